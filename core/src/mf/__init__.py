@@ -1,0 +1,65 @@
+"""mf: a MindSpore large-model kit with a plugin architecture.
+
+Model families are separate distributions (mf-gpt, mf-llama, ...) found through
+the `mf.plugins` entry point group; their classes are importable from here
+(`from mf import GPT2LMHeadModel`) once installed.
+"""
+from importlib import import_module
+from importlib.util import find_spec
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; imported on first use so `import mf` stays cheap
+_CORE_EXPORTS = {
+    "hookimpl": "hookspecs",
+    "PretrainedConfig": "config",
+    "PreTrainedModel": "modeling",
+    "PreTrainedTokenizer": "tokenization.base",
+    "BatchEncoding": "tokenization.base",
+    "ByteLevelBPETokenizer": "tokenization.backend",
+    "ProcessorMixin": "processing",
+    "AutoConfig": "auto",
+    "AutoModel": "auto",
+    "AutoModelForCausalLM": "auto",
+    "AutoModelForBase": "auto",
+    "AutoTokenizer": "auto",
+    "AutoProcessor": "auto",
+    "show_support_list": "auto",
+    "get_registry": "plugins",
+    "MFError": "errors",
+    "ConfigError": "errors",
+    "WeightsError": "errors",
+    "WeightsNotFoundError": "errors",
+    "TokenizerError": "errors",
+    "UnknownNameError": "errors",
+    "PluginConflictError": "errors",
+}
+
+__all__ = sorted(_CORE_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _CORE_EXPORTS:
+        value = getattr(import_module(f".{_CORE_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if find_spec(f"{__name__}.{name}") is not None:  # a submodule, e.g. `from mf import nn`
+        return import_module(f".{name}", __name__)
+    from .plugins import get_registry
+    from .registry import first_party_distribution
+
+    value = get_registry().exports.get(name)
+    if value is not None:
+        return value
+    dist = first_party_distribution(name)
+    if dist is not None:
+        raise ImportError(f"mf.{name} is provided by {dist}, which is not installed: pip install {dist}")
+    raise AttributeError(f"module 'mf' has no attribute '{name}'")
+
+
+def __dir__():
+    from .plugins import get_registry
+
+    return sorted(set(globals()) | set(_CORE_EXPORTS) | set(get_registry().exports.names()))

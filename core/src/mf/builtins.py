@@ -1,0 +1,7 @@
+"""Core's own plugin: what mf-core registers, through the same hooks as any plugin."""
+from .hookspecs import hookimpl
+
+
+@hookimpl
+def mf_register_tasks(registry):
+    registry.add_task("text_generation", default_model="gpt2", metrics=("perplexity",), model_role="causal_lm")

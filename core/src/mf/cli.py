@@ -1,0 +1,58 @@
+"""The `mf` command. Sub-commands live in mf.commands; plugins add theirs through
+the `mf_register_commands` hook."""
+import argparse
+import sys
+from typing import Callable, List, Optional
+
+from . import __version__
+
+
+class CommandLine:
+    """What `mf_register_commands(cli)` receives: a way to add sub-commands."""
+
+    def __init__(self):
+        self.parser = argparse.ArgumentParser(prog="mf", description="mf: a MindSpore large-model kit")
+        self.parser.add_argument("--version", action="version", version=f"mf {__version__}")
+        self.subparsers = self.parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_command(self, name: str, help: str, run: Callable[[argparse.Namespace], Optional[int]]):
+        """Add `mf <name>`; returns its argparse parser to add arguments to. run(args) -> exit code."""
+        if name in self.subparsers.choices:
+            raise ValueError(f"`mf {name}` is already a command")
+        parser = self.subparsers.add_parser(name, help=help, description=help)
+        parser.set_defaults(run=run)
+        return parser
+
+
+def build_cli() -> CommandLine:
+    from . import commands
+    from .plugins import plugin_set
+
+    cli = CommandLine()
+    commands.register(cli)
+    plugins = plugin_set()
+    for impl in plugins.manager.hook.mf_register_commands.get_hookimpls():
+        impl.function(cli=cli)
+    return cli
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the `mf` console script."""
+    from .errors import MFError
+
+    cli = build_cli()
+    args = cli.parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        cli.parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except (MFError, FileNotFoundError, NotADirectoryError) as exc:
+        print(f"mf {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

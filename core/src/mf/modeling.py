@@ -1,0 +1,127 @@
+"""PreTrainedModel: a MindSpore Cell that saves and loads itself in the Hugging Face layout."""
+from pathlib import Path
+from typing import Dict, Optional
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn
+
+from .config import CONFIG_NAME, PretrainedConfig
+from .errors import WeightsError, WeightsNotFoundError
+from .resolve import locate, mf_home
+from .weights import MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
+
+
+class PreTrainedModel(nn.Cell):
+    """Base class of every mf model.
+
+    Subclasses set `config_class` and `base_model_prefix` (the attribute that holds
+    the backbone in task models, e.g. "transformer"), and build their layers in
+    __init__(config).
+    """
+
+    config_class = PretrainedConfig
+    base_model_prefix = ""
+
+    def __init__(self, config: PretrainedConfig):
+        super().__init__()
+        if not isinstance(config, PretrainedConfig):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    # ---- construction ----------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: PretrainedConfig, **overrides) -> "PreTrainedModel":
+        """A randomly initialised model of this configuration."""
+        if overrides:
+            config = type(config).from_dict({**config.to_dict(), **overrides})
+        return cls(config)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, config: Optional[PretrainedConfig] = None,
+                        **config_overrides) -> "PreTrainedModel":
+        """Load a preset's weights (from $MF_HOME) or a directory (mf or Hugging Face layout)."""
+        location = locate(name_or_path)
+        directory = location.directory
+        if directory is None:
+            preset = location.preset
+            raise WeightsNotFoundError(
+                f"no weights for preset '{preset.name}': mf looked in {mf_home() / preset.name} "
+                f"(set MF_HOME to change where). To get them, convert a local Hugging Face checkpoint "
+                f"directory with `mf convert /path/to/checkpoint {preset.name}`, or pass that directory "
+                f"to from_pretrained directly. For random weights use "
+                f"AutoModel.from_config(AutoConfig.from_pretrained('{preset.name}')).")
+        if config is None:
+            config_path = directory / CONFIG_NAME
+            if not config_path.is_file():
+                raise WeightsError(f"{directory} has no {CONFIG_NAME}; a model directory needs one "
+                                   f"(save it with save_pretrained or use a Hugging Face checkpoint directory)")
+            config = cls.config_class.from_json_file(config_path, **config_overrides)
+        config.name_or_path = str(name_or_path)
+        state_dict, fmt = load_state_dict(directory)
+        model = cls(config)
+        model.load_weights(state_dict, fmt, where=str(directory))
+        return model
+
+    # ---- weights -----------------------------------------------------------------------
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """Parameter name -> numpy array (mf names and layouts)."""
+        return {name: param.asnumpy() for name, param in self.parameters_and_names()}
+
+    def load_weights(self, state_dict: Dict[str, np.ndarray], fmt: str = MF_FORMAT, where: str = "the state dict"):
+        """Load tensors into the parameters; a Hugging Face state dict is converted first.
+
+        Nothing is assigned unless every tensor fits, so a bad file never leaves
+        the model half loaded.
+        """
+        if fmt != MF_FORMAT:
+            state_dict = self.converter().hf_to_mf(dict(state_dict), self.config)
+        state_dict = self._match_prefix(state_dict)
+        params = dict(self.parameters_and_names())
+        message = describe_mismatch({n: p.shape for n, p in params.items()}, state_dict, where)
+        if message:
+            raise WeightsError(message)
+        for name, param in params.items():
+            param.set_data(ms.Tensor(np.asarray(state_dict[name], dtype=np.float32)).astype(param.dtype))
+
+    def _match_prefix(self, state_dict):
+        """Accept a task model's weights in the backbone and the other way round."""
+        prefix = self.base_model_prefix
+        if not prefix:
+            return state_dict
+        own = {name for name, _ in self.parameters_and_names()}
+        has_prefix = any(n.startswith(prefix + ".") for n in own)
+        given_prefix = any(n.startswith(prefix + ".") for n in state_dict)
+        if has_prefix and not given_prefix:
+            return {(f"{prefix}.{n}" if f"{prefix}.{n}" in own else n): v for n, v in state_dict.items()}
+        if given_prefix and not has_prefix:
+            return {n[len(prefix) + 1:]: v for n, v in state_dict.items() if n.startswith(prefix + ".")}
+        return state_dict
+
+    def converter(self):
+        """The family's Hugging Face name converter (registered by its plugin)."""
+        from .plugins import get_registry
+
+        converter = get_registry().family(self.config.model_type).converter
+        if converter is None:
+            raise WeightsError(f"model type '{self.config.model_type}' has no Hugging Face converter; "
+                               f"only weights saved by mf can be loaded")
+        return converter
+
+    def save_pretrained(self, save_directory, format: str = "mf", max_shard_size: Optional[int] = None):
+        """Write config.json and model.safetensors (format 'mf' or 'huggingface')."""
+        if format not in ("mf", "huggingface", "hf"):
+            raise ValueError(f"format must be 'mf' or 'huggingface', got {format!r}")
+        directory = Path(save_directory)
+        state_dict = self.state_dict()
+        if format == "mf":
+            save_state_dict(state_dict, directory, MF_FORMAT, max_shard_size,
+                            {"model_type": self.config.model_type})
+        else:
+            save_state_dict(self.converter().mf_to_hf(state_dict, self.config), directory, "pt", max_shard_size)
+        self.config.save_pretrained(directory, format=format)
+
+    def num_parameters(self, only_trainable: bool = False) -> int:
+        """How many parameters the model has (shared ones counted once)."""
+        params = self.trainable_params() if only_trainable else [p for _, p in self.parameters_and_names()]
+        return int(sum(int(np.prod(p.shape)) for p in params))

@@ -1,0 +1,92 @@
+"""Layers with Hugging Face parameter names (weight, bias) built from ops that
+MindSpore's CPU backend has, in both PyNative and graph mode."""
+import math
+
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops, Parameter
+from mindspore.common.initializer import Normal, One, Zero, initializer
+
+
+class Linear(nn.Cell):
+    """y = x W^T + b with W of shape [out_features, in_features]."""
+
+    def __init__(self, in_features, out_features, bias=True, init_std=0.02):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(initializer(Normal(init_std), (out_features, in_features), ms.float32), name="weight")
+        self.bias = Parameter(initializer(Zero(), (out_features,), ms.float32), name="bias") if bias else None
+        self.matmul = ops.MatMul(transpose_b=True)
+
+    def construct(self, x):
+        shape = x.shape
+        y = self.matmul(x.reshape(-1, self.in_features), self.weight)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(shape[:-1] + (self.out_features,))
+
+
+class LayerNorm(nn.Cell):
+    """Layer normalisation over the last axis."""
+
+    def __init__(self, hidden_size, eps=1e-5):
+        super().__init__()
+        self.weight = Parameter(initializer(One(), (hidden_size,), ms.float32), name="weight")
+        self.bias = Parameter(initializer(Zero(), (hidden_size,), ms.float32), name="bias")
+        self.norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=eps)
+
+    def construct(self, x):
+        return self.norm(x, self.weight, self.bias)[0]
+
+
+class Embedding(nn.Cell):
+    """A lookup table of shape [num_embeddings, embedding_dim]."""
+
+    def __init__(self, num_embeddings, embedding_dim, init_std=0.02):
+        super().__init__()
+        self.weight = Parameter(initializer(Normal(init_std), (num_embeddings, embedding_dim), ms.float32),
+                                name="weight")
+
+    def construct(self, ids):
+        return ops.gather(self.weight, ids, 0)
+
+
+class Dropout(nn.Cell):
+    """Dropout that is a no-op in eval mode and when p == 0 (nothing is compiled for it)."""
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def construct(self, x):
+        if self.training and self.p > 0:
+            return ops.dropout(x, p=self.p, training=True)
+        return x
+
+
+def _gelu_tanh(x):
+    return ops.gelu(x, approximate="tanh")
+
+
+def _gelu_erf(x):
+    return ops.gelu(x, approximate="none")
+
+
+_ACTIVATIONS = {
+    "gelu_new": _gelu_tanh,       # GPT-2's tanh approximation
+    "gelu_pytorch_tanh": _gelu_tanh,
+    "gelu_fast": _gelu_tanh,
+    "gelu": _gelu_erf,
+    "relu": ops.relu,
+    "silu": ops.silu,
+    "swish": ops.silu,
+}
+
+
+def activation(name):
+    """The activation function called `name` (Hugging Face spelling)."""
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation '{name}'; known: {', '.join(sorted(_ACTIVATIONS))}") from None

@@ -1,0 +1,5 @@
+"""Tokenizers: the base class and the vocabulary algorithms families build on."""
+from .base import BatchEncoding, PreTrainedTokenizer
+from .backend import BackendTokenizer, ByteLevelBPETokenizer
+
+__all__ = ["BatchEncoding", "PreTrainedTokenizer", "BackendTokenizer", "ByteLevelBPETokenizer"]

@@ -1,0 +1,151 @@
+"""Weights I/O: safetensors only (nothing is ever unpickled), single files or shards with an index.
+
+A file written by mf carries the safetensors metadata ``{"format": "mf"}``, so a
+loader can tell mf parameter names and layouts from a Hugging Face checkpoint's
+(which says ``"pt"``) even where a tensor's shape alone would not tell.
+"""
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from .errors import WeightsError, WeightsNotFoundError
+from .fileio import atomic_path, read_json, write_json
+
+WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
+MF_FORMAT = "mf"
+
+
+def weights_files(directory) -> Optional[List[Path]]:
+    """The safetensors files of a model directory, or None if it has none."""
+    directory = Path(directory)
+    index = directory / WEIGHTS_INDEX_NAME
+    if index.is_file():
+        data = read_json(index, WeightsError)
+        weight_map = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise WeightsError(f"{index} has no 'weight_map' object; it should map tensor names to shard files")
+        files = []
+        for shard in dict.fromkeys(weight_map.values()):
+            if not (directory / shard).is_file():
+                raise WeightsError(f"{index} names shard '{shard}', which is missing from {directory}")
+            files.append(directory / shard)
+        return files
+    single = directory / WEIGHTS_NAME
+    if single.is_file():
+        return [single]
+    others = sorted(directory.glob("*.safetensors"))
+    return others or None
+
+
+def read_safetensors(path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """Tensors and metadata of one safetensors file; a damaged file is named in the error."""
+    path = Path(path)
+    try:
+        tensors = {}
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            for name in f.keys():
+                tensors[name] = f.get_tensor(name)
+        return tensors, metadata
+    except Exception as exc:  # safetensors raises its own error types for every kind of damage
+        size = path.stat().st_size if path.exists() else 0
+        raise WeightsError(
+            f"{path} ({size} bytes) is not a readable safetensors file: {exc}. The file is truncated or "
+            f"corrupted; save or download it again") from None
+
+
+def load_state_dict(directory) -> Tuple[Dict[str, np.ndarray], str]:
+    """All tensors of a model directory and their format ('mf', or the producer's, e.g. 'pt')."""
+    files = weights_files(directory)
+    if files is None:
+        raise WeightsNotFoundError(
+            f"{directory} has no weights: expected {WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME} with its shards")
+    state_dict: Dict[str, np.ndarray] = {}
+    formats = set()
+    for path in files:
+        tensors, metadata = read_safetensors(path)
+        formats.add(metadata.get("format", "pt"))
+        duplicated = state_dict.keys() & tensors.keys()
+        if duplicated:
+            raise WeightsError(f"tensor '{sorted(duplicated)[0]}' appears in more than one shard of {directory}")
+        state_dict.update(tensors)
+    if len(formats) > 1:
+        raise WeightsError(f"the shards of {directory} mix formats {sorted(formats)}; re-save the model")
+    return state_dict, formats.pop()
+
+
+def save_state_dict(state_dict: Dict[str, np.ndarray], directory, fmt: str = MF_FORMAT,
+                    max_shard_size: Optional[int] = None, extra_metadata: Optional[Dict[str, str]] = None):
+    """Write tensors as model.safetensors, or as shards plus an index when max_shard_size (bytes) is set."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    metadata = {"format": fmt, **(extra_metadata or {})}
+    arrays = {name: np.ascontiguousarray(value) for name, value in state_dict.items()}
+    shards = _split_shards(arrays, max_shard_size)
+    stale = [directory / WEIGHTS_NAME, directory / WEIGHTS_INDEX_NAME, *directory.glob("model-*-of-*.safetensors")]
+    if len(shards) == 1:
+        _write_file(arrays, directory / WEIGHTS_NAME, metadata)
+        keep = {directory / WEIGHTS_NAME}
+    else:
+        weight_map, keep = {}, set()
+        for i, shard in enumerate(shards, start=1):
+            name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            _write_file(shard, directory / name, metadata)
+            weight_map.update({tensor: name for tensor in shard})
+            keep.add(directory / name)
+        total = sum(a.nbytes for a in arrays.values())
+        write_json(directory / WEIGHTS_INDEX_NAME, {"metadata": {"total_size": total, **metadata},
+                                                    "weight_map": dict(sorted(weight_map.items()))})
+        keep.add(directory / WEIGHTS_INDEX_NAME)
+    # Old files that the new save does not overwrite would otherwise be picked up on load.
+    for path in stale:
+        if path.exists() and path not in keep:
+            path.unlink()
+
+
+def _split_shards(arrays, max_shard_size):
+    if not max_shard_size:
+        return [arrays]
+    shards, current, size = [], {}, 0
+    for name, value in arrays.items():
+        if current and size + value.nbytes > max_shard_size:
+            shards.append(current)
+            current, size = {}, 0
+        current[name] = value
+        size += value.nbytes
+    shards.append(current)
+    return shards
+
+
+def _write_file(arrays, path, metadata):
+    with atomic_path(path) as tmp:
+        save_file(arrays, str(tmp), metadata=metadata)
+
+
+def describe_mismatch(expected: Dict[str, Tuple[int, ...]], found: Dict[str, np.ndarray], where: str) -> Optional[str]:
+    """A message naming missing, unexpected and mis-shaped tensors, or None when they fit."""
+    missing = sorted(expected.keys() - found.keys())
+    unexpected = sorted(found.keys() - expected.keys())
+    misshaped = sorted(name for name in expected.keys() & found.keys()
+                       if tuple(found[name].shape) != tuple(expected[name]))
+    problems = []
+    if missing:
+        problems.append(f"missing tensors: {_some(missing)}")
+    if misshaped:
+        problems.append("mis-shaped tensors: " + _some(
+            [f"{n} has shape {list(found[n].shape)}, the model needs {list(expected[n])}" for n in misshaped]))
+    if unexpected:
+        problems.append(f"tensors the model does not have: {_some(unexpected)}")
+    if not problems:
+        return None
+    return (f"the weights in {where} do not fit the model: " + "; ".join(problems) +
+            ". Check that config.json describes the same model as the weights")
+
+
+def _some(names, limit=8):
+    shown = ", ".join(names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")

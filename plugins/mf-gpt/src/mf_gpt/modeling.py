@@ -1,0 +1,115 @@
+"""GPT-2 (Radford et al. 2019) in MindSpore, parameter names as in Hugging Face's GPT2LMHeadModel."""
+import math
+
+from mindspore import nn, ops
+
+from mf.modeling import PreTrainedModel
+from mf.nn import (Dropout, Embedding, LayerNorm, Linear, activation, causal_lm_loss, causal_mask_bias,
+                   padding_mask_bias, scaled_dot_product_attention)
+
+from .configuration import GPT2Config
+
+
+class GPT2Attention(nn.Cell):
+    def __init__(self, config: GPT2Config, layer_idx: int):
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.head_dim = config.hidden_size // config.num_heads
+        self.hidden_size = config.hidden_size
+        std = config.initializer_range
+        self.c_attn = Linear(config.hidden_size, 3 * config.hidden_size, init_std=std)
+        # GPT-2 scales the residual projections by 1/sqrt(2 * layers) at initialisation
+        self.c_proj = Linear(config.hidden_size, config.hidden_size, init_std=std / math.sqrt(2 * config.num_layers))
+        self.attn_dropout = Dropout(config.attention_dropout)
+        self.resid_dropout = Dropout(config.hidden_dropout)
+        scale = 1.0 / math.sqrt(self.head_dim) if config.scale_attn_weights else 1.0
+        if config.scale_attn_by_inverse_layer_idx:
+            scale /= layer_idx + 1
+        self.scale = scale
+
+    def construct(self, x, bias):
+        batch, length, _ = x.shape
+        qkv = self.c_attn(x).reshape(batch, length, 3, self.num_heads, self.head_dim)
+        qkv = qkv.transpose(2, 0, 3, 1, 4)  # [3, B, heads, T, head_dim]
+        out = scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], bias, self.scale, self.attn_dropout)
+        out = out.transpose(0, 2, 1, 3).reshape(batch, length, self.hidden_size)
+        return self.resid_dropout(self.c_proj(out))
+
+
+class GPT2MLP(nn.Cell):
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        std = config.initializer_range
+        self.c_fc = Linear(config.hidden_size, config.ffn_hidden_size, init_std=std)
+        self.c_proj = Linear(config.ffn_hidden_size, config.hidden_size, init_std=std / math.sqrt(2 * config.num_layers))
+        self.act = activation(config.hidden_act)
+        self.dropout = Dropout(config.hidden_dropout)
+
+    def construct(self, x):
+        return self.dropout(self.c_proj(self.act(self.c_fc(x))))
+
+
+class GPT2Block(nn.Cell):
+    def __init__(self, config: GPT2Config, layer_idx: int):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
+        self.attn = GPT2Attention(config, layer_idx)
+        self.ln_2 = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
+        self.mlp = GPT2MLP(config)
+
+    def construct(self, x, bias):
+        x = x + self.attn(self.ln_1(x), bias)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2PreTrainedModel(PreTrainedModel):
+    config_class = GPT2Config
+    base_model_prefix = "transformer"
+
+
+class GPT2Model(GPT2PreTrainedModel):
+    """The GPT-2 transformer without a head: hidden states [B, T, hidden]."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__(config)
+        std = config.initializer_range
+        self.wte = Embedding(config.vocab_size, config.hidden_size, init_std=std)
+        self.wpe = Embedding(config.seq_length, config.hidden_size, init_std=std)
+        self.drop = Dropout(config.embedding_dropout)
+        self.h = nn.CellList([GPT2Block(config, i) for i in range(config.num_layers)])
+        self.ln_f = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
+        self.causal_bias = causal_mask_bias(config.seq_length)
+
+    def construct(self, input_ids, attention_mask=None, position_ids=None):
+        length = input_ids.shape[1]
+        if position_ids is None:
+            position_ids = ops.arange(0, length, dtype=input_ids.dtype).reshape(1, length)
+        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        bias = self.causal_bias[:, :, :length, :length]
+        if attention_mask is not None:
+            bias = bias + padding_mask_bias(attention_mask)
+        for block in self.h:
+            x = block(x, bias)
+        return self.ln_f(x)
+
+
+class GPT2LMHeadModel(GPT2PreTrainedModel):
+    """GPT-2 with the language-model head; returns logits, or (loss, logits) when labels are given."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__(config)
+        self.transformer = GPT2Model(config)
+        self.tied = config.tie_word_embeddings
+        if not self.tied:
+            self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False,
+                                  init_std=config.initializer_range)
+        self.logits_matmul = ops.MatMul(transpose_b=True)
+
+    def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None):
+        hidden = self.transformer(input_ids, attention_mask, position_ids)
+        batch, length, width = hidden.shape
+        weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
+        logits = self.logits_matmul(hidden.reshape(-1, width), weight).reshape(batch, length, -1)
+        if labels is None:
+            return logits
+        return causal_lm_loss(logits, labels), logits

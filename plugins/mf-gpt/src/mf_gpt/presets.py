@@ -1,0 +1,13 @@
+"""GPT-2 presets: the published shapes, plus tiny sizes for tests and demos."""
+
+GPT2_PRESETS = {
+    # name: (description, config fields)
+    "gpt2": ("GPT-2 small, 124M parameters",
+             dict(hidden_size=768, num_layers=12, num_heads=12, seq_length=1024)),
+    "gpt2_13b": ("GPT-2 13B (MindFormers' gpt2_13b shape)",
+                 dict(hidden_size=5120, num_layers=40, num_heads=40, seq_length=2048)),
+    "gpt2_52b": ("GPT-2 52B (MindFormers' gpt2_52b shape)",
+                 dict(hidden_size=8192, num_layers=64, num_heads=64, seq_length=2048)),
+    "gpt2_tiny": ("a 2-layer, 64-wide GPT-2 with the real vocabulary, for tests and demos",
+                  dict(hidden_size=64, num_layers=2, num_heads=4, seq_length=256)),
+}
