@@ -1,0 +1,119 @@
+"""Weights I/O through PreTrainedModel: round trips, shards, and damaged or mismatched files."""
+import numpy as np
+import pytest
+import mindspore as ms
+
+from mf.config import PretrainedConfig
+from mf.errors import WeightsError
+from mf.modeling import PreTrainedModel
+from mf.nn import LayerNorm, Linear
+from mf.weights import WEIGHTS_NAME, load_state_dict, save_state_dict
+
+
+class TinyConfig(PretrainedConfig):
+    model_type = "tiny_test"
+    width: int = 6
+
+
+class TinyModel(PreTrainedModel):
+    config_class = TinyConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.proj = Linear(config.width, 2 * config.width)
+        self.norm = LayerNorm(2 * config.width)
+
+    def construct(self, x):
+        return self.norm(self.proj(x))
+
+
+def _inputs():
+    return ms.Tensor(np.random.default_rng(0).standard_normal((3, 6)).astype(np.float32))
+
+
+def test_save_then_load_gives_identical_outputs(tmp_path):
+    model = TinyModel(TinyConfig())
+    model.save_pretrained(tmp_path)
+    again = TinyModel.from_pretrained(str(tmp_path))
+    np.testing.assert_array_equal(model(_inputs()).asnumpy(), again(_inputs()).asnumpy())
+    assert again.num_parameters() == 6 * 12 + 12 + 12 + 12
+
+
+def test_sharded_save_writes_an_index_and_loads(tmp_path):
+    model = TinyModel(TinyConfig())
+    model.save_pretrained(tmp_path, max_shard_size=200)
+    assert (tmp_path / "model.safetensors.index.json").is_file()
+    assert not (tmp_path / WEIGHTS_NAME).exists()
+    assert len(list(tmp_path.glob("model-*-of-*.safetensors"))) > 1
+    again = TinyModel.from_pretrained(str(tmp_path))
+    np.testing.assert_array_equal(model(_inputs()).asnumpy(), again(_inputs()).asnumpy())
+    # saving unsharded over it removes the stale shards and index
+    model.save_pretrained(tmp_path)
+    assert not list(tmp_path.glob("model-*-of-*.safetensors"))
+    assert not (tmp_path / "model.safetensors.index.json").exists()
+
+
+def test_truncated_file_is_named_in_the_error(tmp_path):
+    TinyModel(TinyConfig()).save_pretrained(tmp_path)
+    path = tmp_path / WEIGHTS_NAME
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(WeightsError, match=r"model.safetensors \(\d+ bytes\) is not a readable safetensors file.*truncated"):
+        TinyModel.from_pretrained(str(tmp_path))
+
+
+def test_missing_tensor_is_named(tmp_path):
+    model = TinyModel(TinyConfig())
+    state = model.state_dict()
+    del state["norm.bias"]
+    save_state_dict(state, tmp_path)
+    model.config.save_pretrained(tmp_path)
+    with pytest.raises(WeightsError, match="missing tensors: norm.bias"):
+        TinyModel.from_pretrained(str(tmp_path))
+
+
+def test_misshaped_tensor_is_named_with_both_shapes(tmp_path):
+    model = TinyModel(TinyConfig())
+    state = model.state_dict()
+    state["proj.weight"] = np.zeros((12, 5), np.float32)
+    save_state_dict(state, tmp_path)
+    model.config.save_pretrained(tmp_path)
+    with pytest.raises(WeightsError, match=r"proj.weight has shape \[12, 5\], the model needs \[12, 6\]"):
+        TinyModel.from_pretrained(str(tmp_path))
+
+
+def test_a_failed_load_leaves_the_model_untouched(tmp_path):
+    model = TinyModel(TinyConfig())
+    before = model.state_dict()
+    bad = {k: np.ones_like(v) for k, v in before.items()}
+    bad["norm.weight"] = np.ones((3,), np.float32)
+    with pytest.raises(WeightsError):
+        model.load_weights(bad)
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    model = TinyModel(TinyConfig())
+    model.save_pretrained(tmp_path)
+    original = (tmp_path / WEIGHTS_NAME).read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("mf.weights.save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        model.save_pretrained(tmp_path)
+    assert (tmp_path / WEIGHTS_NAME).read_bytes() == original
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_directory_without_weights_says_what_it_expected(tmp_path):
+    TinyConfig().save_pretrained(tmp_path)
+    with pytest.raises(WeightsError, match="has no weights: expected model.safetensors"):
+        TinyModel.from_pretrained(str(tmp_path))
+
+
+def test_format_metadata_marks_mf_files(tmp_path):
+    TinyModel(TinyConfig()).save_pretrained(tmp_path)
+    _, fmt = load_state_dict(tmp_path)
+    assert fmt == "mf"

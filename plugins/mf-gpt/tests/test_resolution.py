@@ -1,0 +1,52 @@
+"""Name resolution: presets, directories, and the errors for everything else."""
+import pytest
+
+from mf import AutoConfig, AutoModel, AutoTokenizer, show_support_list
+from mf.errors import ConfigError, UnknownNameError
+
+
+def test_unknown_preset_suggests_close_matches():
+    with pytest.raises(UnknownNameError, match="unknown preset 'gpt2_smal'. Did you mean: .*gpt2"):
+        AutoConfig.from_pretrained("gpt2_smal")
+
+
+def test_a_preset_of_an_uninstalled_family_names_the_distribution():
+    with pytest.raises(UnknownNameError, match=r"preset 'llama_7b' is provided by mf-llama, which is not installed: pip install mf-llama"):
+        AutoModel.from_pretrained("llama_7b")
+
+
+def test_a_missing_path_says_it_does_not_exist(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        AutoModel.from_pretrained(str(tmp_path / "nowhere"))
+
+
+def test_a_directory_without_config_json(tmp_path):
+    with pytest.raises(ConfigError, match=f"{tmp_path} has no config.json"):
+        AutoModel.from_pretrained(str(tmp_path))
+    with pytest.raises(Exception, match="cannot tell which tokenizer"):
+        AutoTokenizer.from_pretrained(str(tmp_path))
+
+
+def test_config_json_without_model_type(tmp_path):
+    (tmp_path / "config.json").write_text('{"n_embd": 8}')
+    with pytest.raises(ConfigError, match="has no 'model_type' field"):
+        AutoConfig.from_pretrained(str(tmp_path))
+
+
+def test_show_support_list_lists_gpt2_presets(capsys):
+    support = show_support_list()
+    assert {"gpt2", "gpt2_13b", "gpt2_52b", "gpt2_tiny"} <= set(support["gpt2"])
+    assert "gpt2_13b" in capsys.readouterr().out
+    assert AutoModel.show_support_list() == support
+
+
+def test_plugin_classes_import_from_mf():
+    from mf import GPT2LMHeadModel
+    from mf_gpt import GPT2LMHeadModel as direct
+
+    assert GPT2LMHeadModel is direct
+
+
+def test_uninstalled_plugin_class_names_the_distribution():
+    with pytest.raises(ImportError, match="mf.LlamaForCausalLM is provided by mf-llama, which is not installed: pip install mf-llama"):
+        from mf import LlamaForCausalLM  # noqa: F401

@@ -1,0 +1,52 @@
+"""The `mf` command end to end, as a user runs it."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+HF_GPT2 = ROOT / "plugins" / "mf-gpt" / "tests" / "fixtures" / "tiny-gpt2"
+
+
+def mf(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "mf.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_demo_round_trip(tmp_path):
+    result = mf("demo", "--output", str(tmp_path / "saved"))
+    assert result.returncode == 0, result.stderr
+    assert "round trip OK" in result.stdout
+    assert (tmp_path / "saved" / "model.safetensors").is_file()
+    assert (tmp_path / "saved" / "vocab.json").is_file()
+
+
+def test_plugins_lists_core_and_gpt():
+    result = mf("plugins")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mf-core" in result.stdout and "mf-gpt" in result.stdout
+    assert "gpt2_13b" in result.stdout and "text_generation" in result.stdout
+
+
+def test_convert_into_the_cache_then_load_the_preset(tmp_path):
+    result = mf("convert", str(HF_GPT2), "gpt2_tiny", env={"MF_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gpt2_tiny" / "model.safetensors").is_file()
+    os.environ["MF_HOME"] = str(tmp_path)  # the autouse fixture restores it
+    from mf import AutoModel
+    import mindspore as ms
+
+    golden = np.load(HF_GPT2.parent / "tiny_gpt2_golden.npz")
+    model = AutoModel.from_pretrained("gpt2_tiny")
+    model.set_train(False)
+    logits = model(ms.Tensor(golden["input_ids"].astype(np.int32))).asnumpy()
+    np.testing.assert_allclose(logits, golden["logits"], atol=1e-4, rtol=0)
+
+
+def test_convert_error_is_one_clear_line(tmp_path):
+    result = mf("convert", str(tmp_path / "missing"), str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("mf convert: error:") and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
