@@ -4,4 +4,7 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def mf_register_tasks(registry):
-    registry.add_task("text_generation", default_model="gpt2", metrics=("perplexity",), model_role="causal_lm")
+    from .pipelines import TextGenerationPipeline
+
+    registry.add_task("text_generation", pipeline_class=TextGenerationPipeline, default_model="gpt2",
+                      metrics=("perplexity",), model_role="causal_lm")

@@ -1,7 +1,7 @@
 """mf's own sub-commands, one module each."""
-from . import convert, demo, plugins_cmd
+from . import convert, demo, generate, plugins_cmd
 
 
 def register(cli):
-    for module in (plugins_cmd, convert, demo):
+    for module in (plugins_cmd, convert, generate, demo):
         module.register(cli)

@@ -24,8 +24,63 @@ def padding_mask_bias(attention_mask):
 
 def scaled_dot_product_attention(query, key, value, bias, scale, dropout=None):
     """softmax(q k^T * scale + bias) v for [B, heads, T, head_dim] tensors."""
-    scores = ops.matmul(query, key.swapaxes(-1, -2)) * scale + bias
+    scores = _matmul_transpose_b(query, key) * scale + bias
     probs = ops.softmax(scores, axis=-1)
     if dropout is not None:
         probs = dropout(probs)
     return ops.matmul(probs, value)
+
+
+# BatchMatMul reads key transposed in place; key.swapaxes() would copy the whole cache each step
+_matmul_transpose_b = ops.BatchMatMul(transpose_b=True)
+
+
+def kv_cache_shape(batch_size, heads, max_length, head_dim):
+    """Shape of one key or value cache: rows of head_dim, one per (batch, head, slot).
+
+    Rows along axis 0 let write_cache use ScatterUpdate, which MindSpore's CPU
+    backend runs in place (ScatterNdUpdate on a 4-D cache copies it).
+    """
+    return (batch_size * heads * max_length, head_dim)
+
+
+def write_cache(cache, new, index):
+    """Write new [B, heads, T, head_dim] into cache slots index..index+T-1, in place;
+    returns the whole cache viewed as [B, heads, L, head_dim]."""
+    batch, heads, length, head_dim = new.shape
+    slots = cache.shape[0] // (batch * heads)
+    first_rows = (ops.arange(0, batch * heads, dtype=ms.int32) * slots + index).reshape(batch * heads, 1)
+    rows = first_rows + ops.arange(0, length, dtype=ms.int32).reshape(1, length)
+    ops.scatter_update(cache, rows, new.reshape(batch * heads, length, head_dim))
+    return cache.reshape(batch, heads, slots, head_dim)
+
+
+def split_heads(x, heads):
+    """[B, T, heads * head_dim] -> [B, heads, T, head_dim] (a free reshape when T == 1)."""
+    batch, length, width = x.shape
+    if length == 1:
+        return x.reshape(batch, heads, 1, width // heads)
+    return x.reshape(batch, length, heads, width // heads).transpose(0, 2, 1, 3)
+
+
+def merge_heads(x):
+    """[B, heads, T, head_dim] -> [B, T, heads * head_dim]."""
+    batch, heads, length, head_dim = x.shape
+    if length == 1:
+        return x.reshape(batch, 1, heads * head_dim)
+    return x.transpose(0, 2, 1, 3).reshape(batch, length, heads * head_dim)
+
+
+def cache_mask_bias(slot_mask, index, query_length):
+    """[B, 1, T, L] bias for T queries at cache slots index.. over a cache of L slots.
+
+    slot_mask [B, L] is 1 for slots that hold (or will hold) real tokens, 0 for padding;
+    a query sees the valid slots up to and including its own.
+    """
+    cache_length = slot_mask.shape[1]
+    slots = ops.arange(0, cache_length, dtype=ms.int32).reshape(1, cache_length)
+    queries = (ops.arange(0, query_length, dtype=ms.int32) + index).reshape(query_length, 1)
+    causal = (slots <= queries).astype(ms.float32)                      # [T, L]
+    visible = causal.reshape(1, 1, query_length, cache_length) * slot_mask.astype(ms.float32).reshape(
+        slot_mask.shape[0], 1, 1, cache_length)
+    return (1.0 - visible) * MASK_VALUE

@@ -3,9 +3,11 @@ import math
 
 from mindspore import nn, ops
 
+from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (Dropout, Embedding, LayerNorm, Linear, activation, causal_lm_loss, causal_mask_bias,
-                   padding_mask_bias, scaled_dot_product_attention)
+from mf.nn import (Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias, causal_lm_loss,
+                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention,
+                   split_heads, write_cache)
 
 from .configuration import GPT2Config
 
@@ -27,13 +29,16 @@ class GPT2Attention(nn.Cell):
             scale /= layer_idx + 1
         self.scale = scale
 
-    def construct(self, x, bias):
-        batch, length, _ = x.shape
-        qkv = self.c_attn(x).reshape(batch, length, 3, self.num_heads, self.head_dim)
-        qkv = qkv.transpose(2, 0, 3, 1, 4)  # [3, B, heads, T, head_dim]
-        out = scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], bias, self.scale, self.attn_dropout)
-        out = out.transpose(0, 2, 1, 3).reshape(batch, length, self.hidden_size)
-        return self.resid_dropout(self.c_proj(out))
+    def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
+        query, key, value = ops.split(self.c_attn(x), self.hidden_size, axis=-1)
+        query = split_heads(query, self.num_heads)
+        key = split_heads(key, self.num_heads)
+        value = split_heads(value, self.num_heads)
+        if key_cache is not None:
+            key = write_cache(key_cache, key, cache_index)
+            value = write_cache(value_cache, value, cache_index)
+        out = scaled_dot_product_attention(query, key, value, bias, self.scale, self.attn_dropout)
+        return self.resid_dropout(self.c_proj(merge_heads(out)))
 
 
 class GPT2MLP(nn.Cell):
@@ -57,8 +62,8 @@ class GPT2Block(nn.Cell):
         self.ln_2 = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
         self.mlp = GPT2MLP(config)
 
-    def construct(self, x, bias):
-        x = x + self.attn(self.ln_1(x), bias)
+    def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
+        x = x + self.attn(self.ln_1(x), bias, key_cache, value_cache, cache_index)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -80,20 +85,33 @@ class GPT2Model(GPT2PreTrainedModel):
         self.ln_f = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
         self.causal_bias = causal_mask_bias(config.seq_length)
 
-    def construct(self, input_ids, attention_mask=None, position_ids=None):
+    def construct(self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, cache_index=None):
+        """kv_cache: None, or (key_0, value_0, key_1, ...) Parameters [B, heads, L, head_dim] that
+        this call writes at slots cache_index..; attention_mask then covers all L slots."""
         length = input_ids.shape[1]
         if position_ids is None:
             position_ids = ops.arange(0, length, dtype=input_ids.dtype).reshape(1, length)
         x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
-        bias = self.causal_bias[:, :, :length, :length]
-        if attention_mask is not None:
-            bias = bias + padding_mask_bias(attention_mask)
-        for block in self.h:
-            x = block(x, bias)
+        if kv_cache is None:
+            bias = self.causal_bias[:, :, :length, :length]
+            if attention_mask is not None:
+                bias = bias + padding_mask_bias(attention_mask)
+            for block in self.h:
+                x = block(x, bias)
+        else:
+            bias = cache_mask_bias(attention_mask, cache_index, length)
+            for i, block in enumerate(self.h):
+                x = block(x, bias, kv_cache[2 * i], kv_cache[2 * i + 1], cache_index)
         return self.ln_f(x)
 
+    def kv_cache_shapes(self, batch_size, max_length):
+        """Shapes of the key/value cache tensors, in the order construct takes them."""
+        config = self.config
+        shape = kv_cache_shape(batch_size, config.num_heads, max_length, config.hidden_size // config.num_heads)
+        return [shape] * (2 * config.num_layers)
 
-class GPT2LMHeadModel(GPT2PreTrainedModel):
+
+class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
     """GPT-2 with the language-model head; returns logits, or (loss, logits) when labels are given."""
 
     def __init__(self, config: GPT2Config):
@@ -105,11 +123,17 @@ class GPT2LMHeadModel(GPT2PreTrainedModel):
                                   init_std=config.initializer_range)
         self.logits_matmul = ops.MatMul(transpose_b=True)
 
-    def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None):
-        hidden = self.transformer(input_ids, attention_mask, position_ids)
+    def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
+                  cache_index=None, last_token_only=False):
+        hidden = self.transformer(input_ids, attention_mask, position_ids, kv_cache, cache_index)
+        if last_token_only:  # generation needs only the next-token logits
+            hidden = hidden[:, -1:, :]
         batch, length, width = hidden.shape
         weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
         logits = self.logits_matmul(hidden.reshape(-1, width), weight).reshape(batch, length, -1)
         if labels is None:
             return logits
         return causal_lm_loss(logits, labels), logits
+
+    def kv_cache_shapes(self, batch_size, max_length):
+        return self.transformer.kv_cache_shapes(batch_size, max_length)

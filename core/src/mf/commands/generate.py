@@ -1,0 +1,46 @@
+"""`mf generate`: continue a prompt with a causal language model."""
+
+
+def register(cli):
+    parser = cli.add_command("generate", "continue a prompt with a text-generation model", run)
+    parser.add_argument("--model", required=True, help="preset name or model directory")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer preset or directory (default: the model's)")
+    parser.add_argument("--prompt", required=True, action="append",
+                        help="text to continue (repeat the flag for a batch)")
+    parser.add_argument("--max-new-tokens", type=int, default=50)
+    parser.add_argument("--min-new-tokens", type=int, default=0)
+    parser.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--num-beams", type=int, default=1)
+    parser.add_argument("--num-return-sequences", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
+    parser.add_argument("--stop", action="append", default=None, help="stop when the text ends with this string")
+    parser.add_argument("--truncation", action="store_true", help="keep the end of a prompt that is too long")
+    parser.add_argument("--stream", action="store_true", help="print tokens as they are generated")
+
+
+def run(args) -> int:
+    from ..generation import TextStreamer
+    from ..pipelines import pipeline
+
+    generator = pipeline("text_generation", model=args.model, tokenizer=args.tokenizer)
+    options = dict(max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
+                   do_sample=args.do_sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                   repetition_penalty=args.repetition_penalty, num_beams=args.num_beams,
+                   num_return_sequences=args.num_return_sequences, seed=args.seed, stop_strings=args.stop,
+                   truncation=args.truncation)
+    if args.stream:
+        if len(args.prompt) > 1:
+            print("mf generate: --stream takes one --prompt")
+            return 2
+        streamer = TextStreamer(generator.tokenizer, skip_special_tokens=True)
+        generator(args.prompt[0], streamer=streamer, **options)
+        return 0
+    for result in generator(args.prompt, **options):
+        for text in result["text_generation_text"]:
+            print(text)
+            print()
+    return 0
