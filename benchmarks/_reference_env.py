@@ -1,0 +1,28 @@
+"""The benchmarks' own virtual environment with PyTorch and transformers (never a dependency of mf)."""
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REFERENCE_PACKAGES = ["torch==2.13.0", "transformers", "numpy<2", "safetensors"]
+
+
+def reference_python() -> Path:
+    """Python of $MF_BENCH_TORCH_VENV (default benchmarks/.venv-torch), created on first use."""
+    root = Path(os.environ.get("MF_BENCH_TORCH_VENV", Path(__file__).with_name(".venv-torch")))
+    python = root / "bin" / "python"
+    if not python.exists():
+        print(f"creating the PyTorch reference venv in {root} (once)", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True).create(root)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *REFERENCE_PACKAGES], check=True)
+    return python
+
+
+def run_reference(script: str, *args) -> str:
+    """Run a script of this folder with the reference Python; returns its stdout."""
+    result = subprocess.run([str(reference_python()), str(Path(__file__).with_name(script)), *map(str, args)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{result.stderr}")
+    return result.stdout

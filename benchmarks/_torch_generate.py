@@ -1,0 +1,27 @@
+"""PyTorch side of generate.py: prefill latency and decode speed of transformers' GPT-2 (run in the reference venv)."""
+import json
+import sys
+import time
+
+import torch
+from transformers import GPT2LMHeadModel
+
+torch.set_num_threads(int(sys.argv[2]))
+model = GPT2LMHeadModel.from_pretrained(sys.argv[1]).eval()
+prompt_length, new_tokens, repeats = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+results = {}
+with torch.no_grad():
+    for batch in (1, 8):
+        ids = torch.randint(0, 50000, (batch, prompt_length), generator=torch.Generator().manual_seed(0))
+        model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=0)  # warm up
+        prefill, total = [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(ids, use_cache=True)
+            prefill.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            model.generate(ids, max_new_tokens=new_tokens + 1, min_new_tokens=new_tokens + 1, do_sample=False,
+                           pad_token_id=0)
+            total.append(time.perf_counter() - start)
+        results[batch] = {"prefill_s": sorted(prefill)[len(prefill) // 2], "total_s": sorted(total)[len(total) // 2]}
+print(json.dumps(results))

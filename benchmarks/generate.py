@@ -1,0 +1,76 @@
+"""Generation speed: mf vs transformers + PyTorch on the same GPT-2 small weights, in one run.
+
+    ./dev python benchmarks/generate.py [--threads 2] [--repeats 3]
+
+Prints prefill latency of a 128-token prompt and decode tokens/s for 128 new
+tokens at batch 1 and 8 (greedy, KV cache), and the mf / PyTorch ratios.
+Weights are random (GPT-2 small shape); speed does not depend on their values.
+"""
+import argparse
+import json
+import tempfile
+import time
+
+import numpy as np
+import mindspore as ms
+
+from _reference_env import run_reference
+from mf import AutoConfig, AutoModel
+from mf.generation.utils import _CacheStepper, _positions
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def measure_mf(model, prompt_length, new_tokens, repeats):
+    results = {}
+    for batch in (1, 8):
+        ids = np.random.default_rng(0).integers(0, 50000, (batch, prompt_length))
+        start = time.perf_counter()
+        model.generate(ids, max_new_tokens=new_tokens + 1, min_new_tokens=new_tokens + 1)  # compiles
+        compile_s = time.perf_counter() - start
+        prefill, total = [], []
+        for _ in range(repeats):
+            stepper = _CacheStepper(model, ids, np.ones_like(ids), new_tokens + 1)
+            start = time.perf_counter()
+            stepper.prefill(_positions(np.ones_like(ids)))
+            prefill.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            model.generate(ids, max_new_tokens=new_tokens + 1, min_new_tokens=new_tokens + 1)
+            total.append(time.perf_counter() - start)
+        results[batch] = {"prefill_s": median(prefill), "total_s": median(total), "first_call_s": compile_s}
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--prompt-length", type=int, default=128)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    args = parser.parse_args()
+    ms.set_device("CPU")
+    ms.set_seed(0)
+    model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2"))
+    with tempfile.TemporaryDirectory() as weights:
+        model.save_pretrained(weights, format="huggingface")
+        torch_results = json.loads(run_reference("_torch_generate.py", weights, args.threads, args.prompt_length,
+                                                 args.new_tokens, args.repeats))
+    mf_results = measure_mf(model, args.prompt_length, args.new_tokens, args.repeats)
+    print(f"GPT-2 small, {args.prompt_length}-token prompt, {args.new_tokens} new tokens, greedy, "
+          f"{args.threads} threads (medians of {args.repeats})")
+    print(f"{'':26}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}")
+    for batch in (1, 8):
+        mf, pt = mf_results[batch], torch_results[str(batch)]
+        mf_decode = batch * args.new_tokens / (mf["total_s"] - mf["prefill_s"])
+        pt_decode = batch * args.new_tokens / (pt["total_s"] - pt["prefill_s"])
+        print(f"batch {batch} prefill (ms)      {mf['prefill_s'] * 1e3:12.1f}{pt['prefill_s'] * 1e3:12.1f}"
+              f"{pt['prefill_s'] / mf['prefill_s']:11.2f}x")
+        print(f"batch {batch} decode (tokens/s) {mf_decode:12.1f}{pt_decode:12.1f}{mf_decode / pt_decode:11.2f}x")
+        print(f"batch {batch} first generate() incl. compiling (s): {mf['first_call_s']:.1f}")
+    print("ratios are speed ratios: above 1.0x mf is faster")
+
+
+if __name__ == "__main__":
+    main()
