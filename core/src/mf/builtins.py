@@ -8,3 +8,11 @@ def mf_register_tasks(registry):
 
     registry.add_task("text_generation", pipeline_class=TextGenerationPipeline, default_model="gpt2",
                       metrics=("perplexity",), model_role="causal_lm")
+
+
+@hookimpl
+def mf_register_datasets(registry):
+    from .data.formats import JsonlFormat, MindRecordFormat, TextFormat
+
+    for handler in (MindRecordFormat(), JsonlFormat(), TextFormat()):
+        registry.add_dataset_format(handler.name, handler)

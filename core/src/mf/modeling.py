@@ -121,6 +121,16 @@ class PreTrainedModel(nn.Cell):
             save_state_dict(self.converter().mf_to_hf(state_dict, self.config), directory, "pt", max_shard_size)
         self.config.save_pretrained(directory, format=format)
 
+    def transformer_blocks(self):
+        """(name, cell) of the repeated transformer blocks, for recompute and pipeline stages.
+
+        The default finds the model's first CellList; families with another layout override it.
+        """
+        for name, cell in self.cells_and_names():
+            if isinstance(cell, nn.CellList):
+                return [(f"{name}.{i}", block) for i, block in enumerate(cell)]
+        return []
+
     def num_parameters(self, only_trainable: bool = False) -> int:
         """How many parameters the model has (shared ones counted once)."""
         params = self.trainable_params() if only_trainable else [p for _, p in self.parameters_and_names()]

@@ -1,0 +1,23 @@
+"""Datasets: packed token blocks read from MindRecord, JSONL or text, or a mindspore.dataset object."""
+from pathlib import Path
+
+from .blocks import DatasetError, TokenBlocks, pack_documents
+
+
+def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail") -> TokenBlocks:
+    """Read a path whose format a registered handler recognises."""
+    from ..plugins import get_registry
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DatasetError(f"dataset path {path} does not exist")
+    handlers = get_registry().datasets.items()
+    for name, handler in handlers:
+        if handler.detect(path):
+            return handler.load(path, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line)
+    raise DatasetError(f"cannot tell the format of {path}: expected a MindRecord directory (from `mf data "
+                       f"prepare`), a .jsonl file with {{\"text\": ...}} lines, or a .txt file. Known formats: "
+                       f"{', '.join(name for name, _ in handlers)}")
+
+
+__all__ = ["DatasetError", "TokenBlocks", "load_dataset", "pack_documents"]

@@ -1,0 +1,5 @@
+"""Context and parallel configuration with the tutorial's names (init_context, ContextConfig, ...)."""
+from .config import ContextConfig, ParallelConfig, ParallelContextConfig, RecomputeConfig
+from .context import init_context
+
+__all__ = ["ContextConfig", "ParallelConfig", "ParallelContextConfig", "RecomputeConfig", "init_context"]

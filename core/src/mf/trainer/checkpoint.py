@@ -1,0 +1,102 @@
+"""Crash-safe training checkpoints.
+
+output_dir/checkpoint-<step>/ holds the model (config.json + model.safetensors),
+optimizer.safetensors and trainer_state.json. A checkpoint is written into a
+temporary directory and renamed into place, and trainer_state.json, written
+last, records every file's size: a checkpoint whose files are missing or
+truncated is recognised as incomplete and the previous one is used.
+"""
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from ..fileio import read_json, write_json
+
+PREFIX = "checkpoint-"
+STATE_NAME = "trainer_state.json"
+OPTIMIZER_NAME = "optimizer.safetensors"
+
+
+def checkpoint_dirs(output_dir) -> List[Path]:
+    """Checkpoint directories, oldest first."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return []
+    found = [p for p in output_dir.iterdir() if p.is_dir() and re.fullmatch(rf"{PREFIX}\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]))
+
+
+def problem_with(checkpoint: Path) -> Optional[str]:
+    """Why a checkpoint cannot be used, or None when it is complete."""
+    state_path = checkpoint / STATE_NAME
+    if not state_path.is_file():
+        return f"{checkpoint} has no {STATE_NAME} (it was not finished)"
+    try:
+        state = read_json(state_path)
+    except ValueError as exc:
+        return str(exc)
+    for name, size in state.get("files", {}).items():
+        path = checkpoint / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if path.stat().st_size != size:
+            return f"{path} has {path.stat().st_size} bytes, {size} were written (truncated or corrupted)"
+        if name.endswith(".safetensors"):
+            try:
+                with safe_open(str(path), framework="numpy") as f:
+                    f.keys()
+            except Exception as exc:
+                return f"{path} is not readable: {exc}"
+    return None
+
+
+def newest_complete(output_dir) -> Optional[Path]:
+    """The newest usable checkpoint; skipped damaged ones are reported with a warning."""
+    for checkpoint in reversed(checkpoint_dirs(output_dir)):
+        problem = problem_with(checkpoint)
+        if problem is None:
+            return checkpoint
+        warnings.warn(f"skipping checkpoint {checkpoint.name}: {problem}; using an older one")
+    return None
+
+
+def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state: dict, tokenizer=None) -> Path:
+    """Write checkpoint-<step> atomically; returns its path."""
+    output_dir = Path(output_dir)
+    final = output_dir / f"{PREFIX}{step}"
+    scratch = output_dir / f".{PREFIX}{step}.tmp"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    model.save_pretrained(scratch)
+    save_file({name: np.ascontiguousarray(value) for name, value in optimizer_tensors.items()},
+              str(scratch / OPTIMIZER_NAME), metadata={"format": "mf", "content": "optimizer"})
+    if tokenizer is not None:
+        tokenizer.save_pretrained(scratch)
+    files = {p.name: p.stat().st_size for p in scratch.iterdir() if p.is_file()}
+    write_json(scratch / STATE_NAME, {**state, "files": files})
+    if final.exists():
+        shutil.rmtree(final)
+    scratch.rename(final)
+    return final
+
+
+def load_optimizer_tensors(checkpoint: Path) -> dict:
+    from ..weights import read_safetensors
+
+    return read_safetensors(checkpoint / OPTIMIZER_NAME)[0]
+
+
+def rotate(output_dir, keep: Optional[int], protect: Optional[Path] = None):
+    """Delete all but the `keep` newest checkpoints (never `protect`)."""
+    if not keep:
+        return
+    for old in checkpoint_dirs(output_dir)[:-keep]:
+        if protect is None or old.resolve() != protect.resolve():
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""Compiled training and evaluation steps for causal language models.
+
+The loss of one optimizer step is the mean next-token NLL over every labelled
+token of all its micro-batches: each micro-batch contributes sum(NLL) / N where N
+counts the step's labelled tokens (known on the host beforehand). Gradient
+accumulation of k micro-batches of b rows is therefore the same computation as
+one batch of k*b rows, and padding (label -100) never counts.
+"""
+import mindspore as ms
+from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
+
+from ..nn.losses import IGNORE_INDEX
+
+
+class NextTokenLoss(nn.Cell):
+    """sum of next-token NLL over labelled tokens, divided by `scale`."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, input_ids, labels, scale, attention_mask=None):
+        logits = self.model(input_ids, attention_mask)
+        vocab = logits.shape[-1]
+        nll = ops.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1), ignore_index=IGNORE_INDEX,
+                                reduction="sum")
+        return nll / scale
+
+
+class TrainStep(nn.Cell):
+    """One micro-batch: loss and gradients; on the last micro-batch of a step, clip and update."""
+
+    def __init__(self, loss_net, optimizer, decayed_params, max_grad_norm, weight_decay, accumulation_steps):
+        super().__init__(auto_prefix=False)
+        self.loss_net = loss_net
+        self.optimizer = optimizer
+        self.weights = optimizer.parameters
+        self.grad_fn = ms.value_and_grad(loss_net, None, self.weights)
+        self.decayed = ParameterTuple(decayed_params) if decayed_params else None
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.accumulating = accumulation_steps > 1
+        if self.accumulating:
+            self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
+
+    def construct(self, input_ids, labels, scale, attention_mask=None, update=True):
+        loss, grads = self.grad_fn(input_ids, labels, scale, attention_mask)
+        if self.accumulating:
+            if not update:
+                for buffer, grad in zip(self.accumulated, grads):
+                    ops.assign_add(buffer, grad)
+                return loss, ops.zeros((), ms.float32)
+            summed = ()
+            for buffer, grad in zip(self.accumulated, grads):
+                summed = summed + (buffer + grad,)
+                ops.assign(buffer, ops.zeros_like(buffer))
+            grads = summed
+        norm = _global_norm(grads)
+        if self.max_grad_norm > 0:
+            coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
+            grads = tuple(g * coefficient for g in grads)
+        if self.decayed is not None:
+            keep = 1.0 - self.optimizer.learning_rate * self.weight_decay
+            for param in self.decayed:
+                ops.assign(param, param * keep)
+        self.optimizer(grads)
+        return loss, norm
+
+
+def _global_norm(grads):
+    total = ops.zeros((), ms.float32)
+    for grad in grads:
+        total = total + ops.reduce_sum(grad * grad)
+    return ops.sqrt(total)
+
+
+class EvalStep(nn.Cell):
+    """sum of next-token NLL and the number of labelled tokens of a batch."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, input_ids, labels, attention_mask=None):
+        logits = self.model(input_ids, attention_mask)
+        vocab = logits.shape[-1]
+        flat = labels.reshape(-1)
+        nll = ops.cross_entropy(logits.reshape(-1, vocab), flat, ignore_index=IGNORE_INDEX, reduction="sum")
+        return nll, (flat != IGNORE_INDEX).astype(ms.float32).sum()

@@ -1,0 +1,404 @@
+"""Trainer: train, finetune, evaluate and predict, as in the tutorial."""
+import contextlib
+import math
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import mindspore as ms
+from mindspore import Tensor
+
+from ..errors import MFError
+from ..modeling import PreTrainedModel
+from ..parallel import ParallelConfig, RecomputeConfig
+from ..plugins import get_plugin_manager, get_registry
+from . import checkpoint as ckpt
+from .arguments import TrainingArguments, TrainingError
+from .callbacks import Callback, MetricsWriter, TrainerState, plot_loss_curve
+from .feed import labelled_tokens, make_feed, model_inputs
+from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
+                    set_learning_rate)
+from .step import EvalStep, NextTokenLoss, TrainStep
+
+
+@contextlib.contextmanager
+def graph_mode():
+    """Run the enclosed steps compiled as whole graphs (the fast path on CPU), then restore the mode."""
+    previous = ms.get_context("mode")
+    if previous != ms.GRAPH_MODE:
+        ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        yield
+    finally:
+        if previous != ms.GRAPH_MODE:
+            ms.set_context(mode=previous)
+
+
+class Trainer:
+    """Train, finetune, evaluate and predict a task's model.
+
+    model: a preset name (train() starts from random weights, finetune() needs the preset's
+    weights), a model directory, or a model instance. Datasets: a path (MindRecord directory,
+    .jsonl or .txt), a mindspore.dataset object, or TokenBlocks.
+    """
+
+    def __init__(self, task: str = "text_generation", model=None, args: Optional[TrainingArguments] = None,
+                 train_dataset=None, eval_dataset=None, tokenizer=None, pet_method: str = "",
+                 callbacks: Optional[List[Callback]] = None, compute_metrics=None, **pet_options):
+        self.args = args if args is not None else TrainingArguments()
+        if not isinstance(self.args, TrainingArguments):
+            raise TypeError(f"args must be TrainingArguments, got {type(self.args).__name__}")
+        self.task = get_registry().task(task)
+        self.model_source = model if model is not None else self.task.default_model
+        self.model: Optional[PreTrainedModel] = model if isinstance(model, PreTrainedModel) else None
+        self._tokenizer = tokenizer
+        self.train_dataset = _check_dataset(train_dataset, "train_dataset")
+        self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset")
+        self.pet_method = pet_method or ""
+        self.pet_options = pet_options
+        if self.pet_method and get_registry().pet_methods.get(self.pet_method) is None:
+            raise TrainingError(f"unknown pet_method '{self.pet_method}'; installed: "
+                                f"{', '.join(get_registry().pet_methods.names()) or 'none'}")
+        self.callbacks = list(callbacks or [])
+        self.compute_metrics = compute_metrics
+        self.parallel_config = ParallelConfig()
+        self.recompute_config = RecomputeConfig()
+        self.state = TrainerState()
+        self._pet_applied = False
+
+    # ---- configuration (the tutorial's API) ----------------------------------------------
+    def set_parallel_config(self, data_parallel: int = 1, model_parallel: int = 1, pipeline_stage: int = 1,
+                            micro_batch_num: int = 1, optimizer_shard: bool = False, **unused):
+        """Data x model x pipeline parallel sizes, micro-batches and optimizer sharding."""
+        for name, value in dict(data_parallel=data_parallel, model_parallel=model_parallel,
+                                pipeline_stage=pipeline_stage, micro_batch_num=micro_batch_num).items():
+            if not isinstance(value, int) or value < 1:
+                raise TrainingError(f"{name} must be an integer >= 1, got {value!r}")
+        self.parallel_config = ParallelConfig(data_parallel, model_parallel, pipeline_stage, micro_batch_num,
+                                              bool(optimizer_shard))
+
+    def set_recompute_config(self, recompute: bool = False, parallel_optimizer_comm_recompute: bool = False,
+                             mp_comm_recompute: bool = True, recompute_slice_activation: bool = False,
+                             select_recompute=None, **unused):
+        """Recompute transformer blocks' activations in the backward pass (less memory, more compute)."""
+        self.recompute_config = RecomputeConfig(bool(recompute), list(select_recompute or []),
+                                                parallel_optimizer_comm_recompute, mp_comm_recompute,
+                                                recompute_slice_activation)
+
+    # ---- models and tokenizers ---------------------------------------------------------
+    @property
+    def tokenizer(self):
+        if isinstance(self._tokenizer, str):
+            from ..auto import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self._tokenizer)
+        if self._tokenizer is None:
+            source = self.model_source if isinstance(self.model_source, str) else \
+                getattr(getattr(self.model, "config", None), "name_or_path", "")
+            if source:
+                from ..auto import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(source)
+        return self._tokenizer
+
+    def _get_model(self, require_weights: bool, weights_from=None) -> PreTrainedModel:
+        if self.model is None:
+            from ..auto import AutoConfig, AutoModel
+            from ..resolve import locate
+
+            source = weights_from or self.model_source
+            if source is None:
+                raise TrainingError("no model: pass model= (a preset name, a directory or a model instance)")
+            location = locate(source)
+            if location.directory is not None or require_weights:
+                self.model = AutoModel.from_pretrained(source)
+            else:
+                ms.set_seed(self.args.seed)
+                self.model = AutoModel.from_config(AutoConfig.from_pretrained(source))
+        elif weights_from is not None:
+            from ..weights import load_state_dict
+
+            state, fmt = load_state_dict(weights_from)
+            self.model.load_weights(state, fmt, where=str(weights_from))
+        return self.model
+
+    def _apply_pet(self, model):
+        if self.pet_method and not self._pet_applied:
+            from ..pet import apply_pet
+
+            apply_pet(model, self.pet_method, **self.pet_options)
+            self._pet_applied = True
+
+    def _apply_recompute(self, model):
+        config = self.recompute_config
+        if not config.recompute:
+            return
+        blocks = model.transformer_blocks()
+        chosen = [b for name, b in blocks if not config.select_recompute or name in config.select_recompute]
+        if config.select_recompute and not chosen:
+            raise TrainingError(f"select_recompute {config.select_recompute} names no block; blocks are "
+                                f"{', '.join(n for n, _ in blocks)}")
+        for block in chosen:
+            block.recompute()
+
+    def _check_single_process(self):
+        if self.parallel_config.world_size > 1 or self.parallel_config.optimizer_shard:
+            from ..parallel.distributed import world_size
+
+            if world_size() == 1:
+                raise TrainingError(
+                    f"set_parallel_config asks for {self.parallel_config.world_size} devices "
+                    f"(data {self.parallel_config.data_parallel} x model {self.parallel_config.model_parallel} x "
+                    f"pipeline {self.parallel_config.pipeline_stage}) but this is a single process; start the "
+                    f"processes with `mf launch --nproc {self.parallel_config.world_size} -- ...` and "
+                    f"init_context(use_parallel=True)")
+
+    # ---- train / finetune --------------------------------------------------------------
+    def train(self, resume_from_checkpoint=None, **unused) -> TrainerState:
+        """Train the model (from random weights for a preset name) on train_dataset."""
+        return self._train(require_weights=False, resume=resume_from_checkpoint)
+
+    def finetune(self, finetune_checkpoint=None, resume_from_checkpoint=None, **unused) -> TrainerState:
+        """Train from pretrained weights (the model's own, or finetune_checkpoint's), with pet_method if set."""
+        return self._train(require_weights=True, resume=resume_from_checkpoint, weights_from=finetune_checkpoint)
+
+    def _train(self, require_weights: bool, resume=None, weights_from=None) -> TrainerState:
+        args = self.args
+        if self.train_dataset is None:
+            raise TrainingError("no train_dataset: pass one to Trainer(...)")
+        self._check_single_process()
+        resume = args.resume_from_checkpoint if resume is None else resume
+        ms.set_seed(args.seed)
+        with graph_mode():
+            model = self._get_model(require_weights, weights_from)
+            self._apply_pet(model)
+            self._apply_recompute(model)
+            feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model), args.batch_size,
+                             args.shuffle, args.data_seed, args.on_bad_line)
+            _check_fits(model, feed.seq_length)
+            accumulation = args.gradient_accumulation_steps
+            steps_per_epoch = feed.num_batches // accumulation
+            if steps_per_epoch == 0:
+                raise TrainingError(f"gradient_accumulation_steps={accumulation} needs at least {accumulation} "
+                                    f"batches per epoch; the data gives {feed.num_batches}")
+            max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
+            params = model.trainable_params()
+            optimizer, decayed = build_optimizer(params, args)
+            step = TrainStep(NextTokenLoss(model), optimizer, decayed, args.max_grad_norm, args.weight_decay,
+                             accumulation)
+            self.state = TrainerState(max_steps=max_steps)
+            last_good = self._resume(resume, model, optimizer, params) if resume else None
+            self.state.max_steps = max_steps
+            self._loop(model, step, optimizer, params, feed, steps_per_epoch, last_good)
+        return self.state
+
+    def _resume(self, resume, model, optimizer, params) -> Path:
+        if resume is True:
+            checkpoint = ckpt.newest_complete(self.args.output_dir)
+            if checkpoint is None:
+                raise TrainingError(f"resume_from_checkpoint=True but {self.args.output_dir} has no complete "
+                                    f"checkpoint; train without it to start fresh")
+        else:
+            checkpoint = Path(resume)
+            problem = ckpt.problem_with(checkpoint) if checkpoint.is_dir() else f"{checkpoint} does not exist"
+            if problem:
+                raise TrainingError(f"cannot resume from {checkpoint}: {problem}")
+        from ..weights import load_state_dict
+
+        weights, fmt = load_state_dict(checkpoint)
+        model.load_weights(weights, fmt, where=str(checkpoint))
+        load_optimizer_state(optimizer, params, ckpt.load_optimizer_tensors(checkpoint), str(checkpoint))
+        saved = ckpt.read_json(checkpoint / ckpt.STATE_NAME)
+        self.state = TrainerState.from_dict(saved["state"])
+        print(f"resumed from {checkpoint} at step {self.state.global_step}")
+        return checkpoint
+
+    def _micro_batches(self, feed):
+        while True:
+            for batch in feed.epoch(self.state.epoch, self.state.batch_in_epoch):
+                self.state.batch_in_epoch += 1
+                yield batch
+            self.state.epoch += 1
+            self.state.batch_in_epoch = 0
+
+    def _loop(self, model, step, optimizer, params, feed, steps_per_epoch, last_good):
+        from tqdm import tqdm
+
+        args, state = self.args, self.state
+        hooks = get_plugin_manager().hook
+        writer = MetricsWriter(args.output_dir)
+        self._notify("on_train_begin")
+        hooks.mf_on_train_begin(trainer=self)
+        total, trainable = model.num_parameters(), model.num_parameters(only_trainable=True)
+        print(f"training {type(model).__name__}: {trainable:,} trainable of {total:,} parameters, "
+              f"{state.max_steps} steps")
+        model.set_train(True)
+        batches = self._micro_batches(feed)
+        pending, window = [], []
+        progress = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step",
+                        dynamic_ncols=True)
+        started = time.perf_counter()
+        try:
+            while state.global_step < state.max_steps and not state.should_stop:
+                micro = [model_inputs(next(batches)) for _ in range(args.gradient_accumulation_steps)]
+                tokens = sum(labelled_tokens(labels) for _, labels, _ in micro)
+                if tokens == 0:
+                    raise TrainingError(f"step {state.global_step + 1} has no labelled token (all padding)")
+                lr = learning_rate_at(state.global_step, args, state.max_steps)
+                set_learning_rate(optimizer, lr)
+                loss = None
+                for i, (ids, labels, mask) in enumerate(micro):
+                    part, norm = step(Tensor(ids), Tensor(labels), Tensor(np.float32(tokens)),
+                                      None if mask is None else Tensor(mask),
+                                      i == len(micro) - 1)
+                    loss = part if loss is None else loss + part
+                state.global_step += 1
+                state.tokens_seen += sum(ids.size for ids, _, _ in micro)
+                pending.append((state.global_step, loss, norm, lr, sum(ids.size for ids, _, _ in micro)))
+                last = state.global_step >= state.max_steps
+                save_now = args.save_steps and state.global_step % args.save_steps == 0
+                eval_now = self._eval_due()
+                if not args.sink_mode or len(pending) >= args.sink_size or last or save_now or eval_now:
+                    window += self._flush(pending, last_good, hooks)
+                    pending = []
+                    progress.update(state.global_step - progress.n)
+                    if window and (state.global_step % args.logging_steps == 0 or last):
+                        self._log(window, started, writer, progress)
+                        window, started = [], time.perf_counter()
+                    if eval_now:
+                        self._log_eval(self.evaluate(), writer, hooks)
+                    if save_now and not last:
+                        last_good = self._save(model, optimizer, params, hooks)
+            if pending:  # a callback stopped training inside a sink window
+                self._flush(pending, last_good, hooks)
+            progress.close()
+            model.set_train(False)
+            last_good = self._save(model, optimizer, params, hooks)
+            model.save_pretrained(args.output_dir)
+            if self.tokenizer is not None:
+                self.tokenizer.save_pretrained(args.output_dir)
+            if args.plot_loss:
+                plot_loss_curve(state.log_history, Path(args.output_dir) / "loss_curve.png")
+        finally:
+            progress.close()
+            model.set_train(False)
+        self._notify("on_train_end")
+        return state
+
+    def _eval_due(self) -> bool:
+        args = self.args
+        every = args.eval_steps or args.logging_steps
+        return bool(args.do_eval and self.eval_dataset is not None and self.state.global_step % every == 0)
+
+    def _flush(self, pending, last_good, hooks):
+        """Bring pending steps' losses to the host; stop on a non-finite loss; run step callbacks."""
+        done = []
+        for global_step, loss, norm, lr, tokens in pending:
+            value = float(loss.asnumpy())
+            if not math.isfinite(value):
+                where = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"
+                raise TrainingError(f"the loss is {value} at step {global_step}; training stopped and {where}. "
+                                    f"Resume from it with a lower learning_rate (or check the data)")
+            done.append({"step": global_step, "loss": value, "grad_norm": float(norm.asnumpy()),
+                         "learning_rate": lr, "tokens": tokens})
+            self._notify("on_step_end", self.state)
+            hooks.mf_on_step_end(trainer=self, state=self.state)
+        return done
+
+    def _log(self, window, started, writer, progress):
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        record = {"step": window[-1]["step"], "epoch": self.state.epoch,
+                  "loss": float(np.mean([w["loss"] for w in window])),
+                  "learning_rate": window[-1]["learning_rate"], "grad_norm": window[-1]["grad_norm"],
+                  "tokens_per_second": sum(w["tokens"] for w in window) / elapsed}
+        self.state.log_history.append(record)
+        writer.write(record)
+        progress.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['learning_rate']:.2e}",
+                             tok_s=f"{record['tokens_per_second']:.0f}")
+
+    def _log_eval(self, metrics, writer, hooks):
+        record = {"step": self.state.global_step, **metrics}
+        self.state.log_history.append(record)
+        writer.write(record)
+
+    def _save(self, model, optimizer, params, hooks) -> Path:
+        state = {"state": self.state.to_dict(), "args": self.args.to_dict(), "mf_format": 1}
+        path = ckpt.save_checkpoint(self.args.output_dir, self.state.global_step, model,
+                                    optimizer_state(optimizer, params), state)
+        ckpt.rotate(self.args.output_dir, self.args.save_total_limit, protect=path)
+        self._notify("on_save", path)
+        hooks.mf_on_save(trainer=self, checkpoint_dir=path)
+        return path
+
+    def _notify(self, event, *payload):
+        for callback in self.callbacks:
+            getattr(callback, event, lambda *a: None)(self, *payload)
+
+    # ---- evaluate / predict ------------------------------------------------------------
+    def evaluate(self, eval_dataset=None, **unused) -> Dict[str, float]:
+        """Perplexity (exp of the mean token NLL over labelled tokens) and loss on eval_dataset."""
+        dataset = _check_dataset(eval_dataset, "eval_dataset") if eval_dataset is not None else self.eval_dataset
+        if dataset is None:
+            raise TrainingError("no eval_dataset: pass one to Trainer(...) or evaluate(eval_dataset=...)")
+        with graph_mode():
+            model = self._get_model(require_weights=True)
+            feed = make_feed(dataset, self.tokenizer, self.args.seq_length or _context_length(model),
+                             self.args.per_device_eval_batch_size,
+                             False, 0, self.args.on_bad_line)
+            _check_fits(model, feed.seq_length)
+            was_training = model.training
+            model.set_train(False)
+            step = EvalStep(model)
+            total_nll, total_tokens = 0.0, 0.0
+            for batch in feed.epoch(0):
+                ids, labels, mask = model_inputs(batch)
+                nll, count = step(Tensor(ids), Tensor(labels), None if mask is None else Tensor(mask))
+                total_nll += float(nll.asnumpy())
+                total_tokens += float(count.asnumpy())
+            model.set_train(was_training)
+        loss = total_nll / max(total_tokens, 1.0)
+        metrics = {"eval_loss": loss, "eval_perplexity": math.exp(min(loss, 700.0)), "eval_tokens": int(total_tokens)}
+        if self.compute_metrics is not None:
+            metrics.update(self.compute_metrics(model, feed) or {})
+        self._notify("on_evaluate", metrics)
+        get_plugin_manager().hook.mf_on_evaluate(trainer=self, metrics=metrics)
+        return metrics
+
+    def predict(self, input_data=None, **generate_kwargs):
+        """Run the task's pipeline on input_data (text or a list of texts)."""
+        if input_data is None:
+            raise TrainingError("predict needs input_data (a text or a list of texts)")
+        if self.task.pipeline_class is None:
+            raise TrainingError(f"task '{self.task.name}' has no pipeline to predict with")
+        model = self._get_model(require_weights=True)
+        if self.tokenizer is None:
+            raise TrainingError("predict needs a tokenizer: pass tokenizer= to the Trainer")
+        pipe = self.task.pipeline_class(model=model, tokenizer=self.tokenizer)
+        return pipe(input_data, **generate_kwargs)
+
+
+def _check_dataset(dataset, name):
+    """Fail early on a path that does not exist or whose format is unknown."""
+    if dataset is None or not isinstance(dataset, (str, Path)):
+        return dataset
+    from ..data import DatasetError
+
+    path = Path(dataset).expanduser()
+    if not path.exists():
+        raise DatasetError(f"{name} {path} does not exist")
+    if not any(handler.detect(path) for _, handler in get_registry().datasets.items()):
+        raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
+                           f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
+    return str(path)
+
+
+def _context_length(model) -> Optional[int]:
+    return model.max_positions() if hasattr(model, "max_positions") else None
+
+
+def _check_fits(model, seq_length):
+    limit = _context_length(model)
+    if limit is not None and seq_length > limit:
+        raise TrainingError(f"the data has sequences of {seq_length} tokens but the model's context is {limit}; "
+                            f"prepare the data with a seq_length of at most {limit}")
