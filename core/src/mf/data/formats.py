@@ -99,6 +99,7 @@ class TextFormat:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise DatasetError(f"{path} is not UTF-8 text: {exc}") from None
+        text = text.lstrip("\ufeff").replace("\r\n", "\n")
         return [paragraph for paragraph in text.split("\n\n") if paragraph.strip()]
 
     def load(self, path: Path, tokenizer=None, seq_length=None, on_bad_line="fail"):

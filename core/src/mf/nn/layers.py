@@ -7,6 +7,8 @@ import mindspore as ms
 from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import Normal, One, Zero, initializer
 
+from .. import kernels
+
 
 class Linear(nn.Cell):
     """y = x W^T + b with W of shape [out_features, in_features]."""
@@ -18,12 +20,14 @@ class Linear(nn.Cell):
         self.weight = Parameter(initializer(Normal(init_std), (out_features, in_features), ms.float32), name="weight")
         self.bias = Parameter(initializer(Zero(), (out_features,), ms.float32), name="bias") if bias else None
         self.matmul = ops.MatMul(transpose_b=True)
+        self.bias_add = kernels.op("bias_add") if bias else None
 
     def construct(self, x):
         shape = x.shape
         y = self.matmul(x.reshape(-1, self.in_features), self.weight)
         if self.bias is not None:
-            y = y + self.bias
+            # the fused op's gradient sums over rows in one pass; MindSpore's ReduceSum is slow on CPU
+            y = self.bias_add(y, self.bias) if self.bias_add is not None else y + self.bias
         return y.reshape(shape[:-1] + (self.out_features,))
 
 
@@ -35,8 +39,12 @@ class LayerNorm(nn.Cell):
         self.weight = Parameter(initializer(One(), (hidden_size,), ms.float32), name="weight")
         self.bias = Parameter(initializer(Zero(), (hidden_size,), ms.float32), name="bias")
         self.norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=eps)
+        self.fused = kernels.op("layer_norm")
+        self.eps = ms.Tensor(np.array([eps], np.float32))
 
     def construct(self, x):
+        if self.fused is not None:
+            return self.fused(x, self.weight, self.bias, self.eps)[0]
         return self.norm(x, self.weight, self.bias)[0]
 
 
@@ -65,8 +73,28 @@ class Dropout(nn.Cell):
         return x
 
 
-def _gelu_tanh(x):
-    return ops.gelu(x, approximate="tanh")
+class GeluTanh(nn.Cell):
+    """GELU with the tanh approximation (GPT-2's gelu_new)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fused = kernels.op("gelu_tanh")
+
+    def construct(self, x):
+        if self.fused is not None:
+            return self.fused(x)
+        return ops.gelu(x, approximate="tanh")
+
+
+class Elementwise(nn.Cell):
+    """An activation function that MindSpore's own op computes well enough."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def construct(self, x):
+        return self.function(x)
 
 
 def _gelu_erf(x):
@@ -74,19 +102,19 @@ def _gelu_erf(x):
 
 
 _ACTIVATIONS = {
-    "gelu_new": _gelu_tanh,       # GPT-2's tanh approximation
-    "gelu_pytorch_tanh": _gelu_tanh,
-    "gelu_fast": _gelu_tanh,
-    "gelu": _gelu_erf,
-    "relu": ops.relu,
-    "silu": ops.silu,
-    "swish": ops.silu,
+    "gelu_new": GeluTanh,
+    "gelu_pytorch_tanh": GeluTanh,
+    "gelu_fast": GeluTanh,
+    "gelu": lambda: Elementwise(_gelu_erf),
+    "relu": lambda: Elementwise(ops.relu),
+    "silu": lambda: Elementwise(ops.silu),
+    "swish": lambda: Elementwise(ops.silu),
 }
 
 
-def activation(name):
-    """The activation function called `name` (Hugging Face spelling)."""
+def activation(name) -> nn.Cell:
+    """A Cell computing the activation called `name` (Hugging Face spelling)."""
     try:
-        return _ACTIVATIONS[name]
+        return _ACTIVATIONS[name]()
     except KeyError:
         raise ValueError(f"unknown activation '{name}'; known: {', '.join(sorted(_ACTIVATIONS))}") from None

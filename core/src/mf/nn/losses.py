@@ -1,12 +1,39 @@
 """Losses shared by the model families."""
-from mindspore import ops
+import mindspore as ms
+from mindspore import nn, ops
+
+from .. import kernels
 
 IGNORE_INDEX = -100
 
 
-def causal_lm_loss(logits, labels):
-    """Mean next-token cross entropy: logits[:, t] predicts labels[:, t + 1]; IGNORE_INDEX is skipped."""
-    vocab = logits.shape[-1]
-    shifted_logits = logits[:, :-1, :].reshape(-1, vocab)
-    shifted_labels = labels[:, 1:].reshape(-1).astype("int32")
-    return ops.cross_entropy(shifted_logits, shifted_labels, ignore_index=IGNORE_INDEX, reduction="mean")
+class TokenCrossEntropy(nn.Cell):
+    """Per-token NLL of logits [N, vocab] for labels [N]; 0 where the label is IGNORE_INDEX."""
+
+    def __init__(self):
+        super().__init__()
+        self.fused = kernels.op("cross_entropy")
+
+    def construct(self, logits, labels):
+        labels = labels.astype(ms.int32)
+        if self.fused is not None:
+            return self.fused(logits, labels)[0]
+        valid = labels != IGNORE_INDEX
+        safe = ops.where(valid, labels, ops.zeros_like(labels))
+        nll = ops.logsumexp(logits, -1) - ops.gather_elements(logits, 1, safe.reshape(-1, 1)).reshape(-1)
+        return nll * valid.astype(logits.dtype)
+
+
+class CausalLMLoss(nn.Cell):
+    """Mean next-token NLL: logits[:, t] predicts labels[:, t + 1]; IGNORE_INDEX is skipped."""
+
+    def __init__(self):
+        super().__init__()
+        self.token_nll = TokenCrossEntropy()
+
+    def construct(self, logits, labels):
+        vocab = logits.shape[-1]
+        shifted_labels = labels[:, 1:].reshape(-1)
+        nll = self.token_nll(logits[:, :-1, :].reshape(-1, vocab), shifted_labels)
+        count = (shifted_labels != IGNORE_INDEX).astype(ms.float32).sum()
+        return nll.sum() / ops.maximum(count, 1.0)

@@ -9,7 +9,8 @@ one batch of k*b rows, and padding (label -100) never counts.
 import mindspore as ms
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 
-from ..nn.losses import IGNORE_INDEX
+from .. import kernels
+from ..nn.losses import IGNORE_INDEX, TokenCrossEntropy
 
 
 class NextTokenLoss(nn.Cell):
@@ -18,13 +19,12 @@ class NextTokenLoss(nn.Cell):
     def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
+        self.token_nll = TokenCrossEntropy()
 
     def construct(self, input_ids, labels, scale, attention_mask=None):
         logits = self.model(input_ids, attention_mask)
         vocab = logits.shape[-1]
-        nll = ops.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1), ignore_index=IGNORE_INDEX,
-                                reduction="sum")
-        return nll / scale
+        return self.token_nll(logits.reshape(-1, vocab), labels.reshape(-1)).sum() / scale
 
 
 class TrainStep(nn.Cell):
@@ -42,6 +42,16 @@ class TrainStep(nn.Cell):
         self.accumulating = accumulation_steps > 1
         if self.accumulating:
             self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
+        self.sum_of_squares = kernels.op("sum_of_squares")
+
+    def _global_norm(self, grads):
+        total = ops.zeros((), ms.float32)
+        for grad in grads:
+            if self.sum_of_squares is not None:
+                total = total + self.sum_of_squares(grad).reshape(())
+            else:
+                total = total + ops.reduce_sum(grad * grad)
+        return ops.sqrt(total)
 
     def construct(self, input_ids, labels, scale, attention_mask=None, update=True):
         loss, grads = self.grad_fn(input_ids, labels, scale, attention_mask)
@@ -55,7 +65,7 @@ class TrainStep(nn.Cell):
                 summed = summed + (buffer + grad,)
                 ops.assign(buffer, ops.zeros_like(buffer))
             grads = summed
-        norm = _global_norm(grads)
+        norm = self._global_norm(grads)
         if self.max_grad_norm > 0:
             coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
             grads = tuple(g * coefficient for g in grads)
@@ -67,23 +77,17 @@ class TrainStep(nn.Cell):
         return loss, norm
 
 
-def _global_norm(grads):
-    total = ops.zeros((), ms.float32)
-    for grad in grads:
-        total = total + ops.reduce_sum(grad * grad)
-    return ops.sqrt(total)
-
-
 class EvalStep(nn.Cell):
     """sum of next-token NLL and the number of labelled tokens of a batch."""
 
     def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
+        self.token_nll = TokenCrossEntropy()
 
     def construct(self, input_ids, labels, attention_mask=None):
         logits = self.model(input_ids, attention_mask)
         vocab = logits.shape[-1]
         flat = labels.reshape(-1)
-        nll = ops.cross_entropy(logits.reshape(-1, vocab), flat, ignore_index=IGNORE_INDEX, reduction="sum")
+        nll = self.token_nll(logits.reshape(-1, vocab), flat).sum()
         return nll, (flat != IGNORE_INDEX).astype(ms.float32).sum()

@@ -5,7 +5,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias, causal_lm_loss,
+from mf.nn import (CausalLMLoss, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
                    causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention,
                    split_heads, write_cache)
 
@@ -122,6 +122,7 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
             self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False,
                                   init_std=config.initializer_range)
         self.logits_matmul = ops.MatMul(transpose_b=True)
+        self.loss = CausalLMLoss()
 
     def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
                   cache_index=None, last_token_only=False):
@@ -133,7 +134,7 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
         logits = self.logits_matmul(hidden.reshape(-1, width), weight).reshape(batch, length, -1)
         if labels is None:
             return logits
-        return causal_lm_loss(logits, labels), logits
+        return self.loss(logits, labels), logits
 
     def kv_cache_shapes(self, batch_size, max_length):
         return self.transformer.kv_cache_shapes(batch_size, max_length)

@@ -1,0 +1,268 @@
+// mf's CPU kernels for MindSpore Custom ops (func_type="aot").
+//
+// MindSpore's CPU backend runs element-wise ops and reductions one pass at a time
+// and largely single-threaded; these fused kernels do the hot ones (cross entropy
+// over the vocabulary, GELU, LayerNorm, bias gradients) in one pass, vectorised and
+// split over the cores with OpenMP. Every function follows the aot signature:
+//   int F(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream, void *extra)
+// params holds the inputs, then the outputs. All tensors are contiguous float32
+// (labels int32). Return 0 on success.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#include <omp.h>
+
+namespace {
+
+int64_t numel(int ndim, const int64_t *shape) {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) n *= shape[i];
+  return n;
+}
+
+// rows x width view of a tensor: width is the last dimension
+void rows_cols(int ndim, const int64_t *shape, int64_t *rows, int64_t *cols) {
+  *cols = shape[ndim - 1];
+  *rows = numel(ndim - 1, shape);
+}
+
+// Sum over rows of a [rows, cols] matrix into out[cols], split over threads.
+void column_sum(const float *x, int64_t rows, int64_t cols, float *out) {
+  const int threads = omp_get_max_threads();
+  std::vector<float> partial(static_cast<size_t>(threads) * cols, 0.f);
+#pragma omp parallel
+  {
+    float *mine = partial.data() + static_cast<size_t>(omp_get_thread_num()) * cols;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *row = x + r * cols;
+#pragma omp simd
+      for (int64_t c = 0; c < cols; ++c) mine[c] += row[c];
+    }
+  }
+  for (int64_t c = 0; c < cols; ++c) out[c] = 0.f;
+  for (int t = 0; t < threads; ++t) {
+    const float *mine = partial.data() + static_cast<size_t>(t) * cols;
+    for (int64_t c = 0; c < cols; ++c) out[c] += mine[c];
+  }
+}
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kGeluCoeff = 0.044715f;
+
+}  // namespace
+
+extern "C" {
+
+// ---- cross entropy over the last axis -------------------------------------------------
+// in: logits [N, V], labels [N] (int32; outside [0, V) means ignored)
+// out: loss [N] (0 where ignored), logsumexp [N]
+int CrossEntropyForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const int32_t *labels = static_cast<const int32_t *>(params[1]);
+  float *loss = static_cast<float *>(params[2]);
+  float *lse = static_cast<float *>(params[3]);
+  int64_t n, v;
+  rows_cols(ndims[0], shapes[0], &n, &v);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float *row = x + i * v;
+    float m = row[0];
+#pragma omp simd reduction(max : m)
+    for (int64_t j = 0; j < v; ++j) m = row[j] > m ? row[j] : m;
+    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < v; ++j) s += std::exp(row[j] - m);
+    const float l = m + std::log(s);
+    lse[i] = l;
+    const int32_t t = labels[i];
+    loss[i] = (t >= 0 && t < v) ? l - row[t] : 0.f;
+  }
+  return 0;
+}
+
+// in: logits [N, V], labels [N], logsumexp [N], dloss [N]; out: dlogits [N, V]
+int CrossEntropyBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const int32_t *labels = static_cast<const int32_t *>(params[1]);
+  const float *lse = static_cast<const float *>(params[2]);
+  const float *dloss = static_cast<const float *>(params[3]);
+  float *dx = static_cast<float *>(params[4]);
+  int64_t n, v;
+  rows_cols(ndims[0], shapes[0], &n, &v);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float *row = x + i * v;
+    float *out = dx + i * v;
+    const int32_t t = labels[i];
+    if (t < 0 || t >= v) {
+      std::memset(out, 0, sizeof(float) * v);
+      continue;
+    }
+    const float l = lse[i], g = dloss[i];
+#pragma omp simd
+    for (int64_t j = 0; j < v; ++j) out[j] = std::exp(row[j] - l) * g;
+    out[t] -= g;
+  }
+  return 0;
+}
+
+// ---- GELU, tanh approximation (GPT-2's gelu_new) ----------------------------------------
+int GeluTanhForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  float *y = static_cast<float *>(params[1]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.f + std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v)));
+  }
+  return 0;
+}
+
+// in: x, dy; out: dx
+int GeluTanhBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *dy = static_cast<const float *>(params[1]);
+  float *dx = static_cast<float *>(params[2]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float inner = kSqrt2OverPi * (v + kGeluCoeff * v * v * v);
+    const float t = std::tanh(inner);
+    const float dinner = kSqrt2OverPi * (1.f + 3.f * kGeluCoeff * v * v);
+    dx[i] = dy[i] * (0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * dinner);
+  }
+  return 0;
+}
+
+// ---- LayerNorm over the last axis -----------------------------------------------------
+// in: x [R, H], gamma [H], beta [H], eps [1]; out: y [R, H], mean [R], rstd [R]
+int LayerNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *gamma = static_cast<const float *>(params[1]);
+  const float *beta = static_cast<const float *>(params[2]);
+  const float eps = *static_cast<const float *>(params[3]);
+  float *y = static_cast<float *>(params[4]);
+  float *mean_out = static_cast<float *>(params[5]);
+  float *rstd_out = static_cast<float *>(params[6]);
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * h;
+    float *yr = y + r * h;
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < h; ++i) sum += xr[i];
+    const float mean = sum / h;
+    float var = 0.f;
+#pragma omp simd reduction(+ : var)
+    for (int64_t i = 0; i < h; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    const float rstd = 1.f / std::sqrt(var / h + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < h; ++i) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+    mean_out[r] = mean;
+    rstd_out[r] = rstd;
+  }
+  return 0;
+}
+
+// in: x [R, H], gamma [H], mean [R], rstd [R], dy [R, H]; out: dx [R, H], dgamma [H], dbeta [H]
+int LayerNormBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *gamma = static_cast<const float *>(params[1]);
+  const float *mean = static_cast<const float *>(params[2]);
+  const float *rstd = static_cast<const float *>(params[3]);
+  const float *dy = static_cast<const float *>(params[4]);
+  float *dx = static_cast<float *>(params[5]);
+  float *dgamma = static_cast<float *>(params[6]);
+  float *dbeta = static_cast<float *>(params[7]);
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+  const int threads = omp_get_max_threads();
+  std::vector<float> partial(static_cast<size_t>(threads) * 2 * h, 0.f);
+#pragma omp parallel
+  {
+    float *pg = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * h;
+    float *pb = pg + h;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = x + r * h, *dyr = dy + r * h;
+      float *dxr = dx + r * h;
+      const float mu = mean[r], rs = rstd[r];
+      float sum_g = 0.f, sum_gx = 0.f;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t i = 0; i < h; ++i) {
+        const float xhat = (xr[i] - mu) * rs;
+        const float g = dyr[i] * gamma[i];
+        sum_g += g;
+        sum_gx += g * xhat;
+        pg[i] += dyr[i] * xhat;
+        pb[i] += dyr[i];
+      }
+      const float a = sum_g / h, b = sum_gx / h;
+#pragma omp simd
+      for (int64_t i = 0; i < h; ++i) {
+        const float xhat = (xr[i] - mu) * rs;
+        dxr[i] = rs * (dyr[i] * gamma[i] - a - xhat * b);
+      }
+    }
+  }
+  for (int64_t i = 0; i < h; ++i) dgamma[i] = dbeta[i] = 0.f;
+  for (int t = 0; t < threads; ++t) {
+    const float *pg = partial.data() + static_cast<size_t>(t) * 2 * h;
+    for (int64_t i = 0; i < h; ++i) {
+      dgamma[i] += pg[i];
+      dbeta[i] += pg[h + i];
+    }
+  }
+  return 0;
+}
+
+// ---- bias ---------------------------------------------------------------------------
+// in: x [R, H], bias [H]; out: x + bias
+int BiasAddForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *bias = static_cast<const float *>(params[1]);
+  float *y = static_cast<float *>(params[2]);
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+#pragma omp simd
+    for (int64_t i = 0; i < h; ++i) y[r * h + i] = x[r * h + i] + bias[i];
+  }
+  return 0;
+}
+
+// in: dy [R, H]; out: dbias [H] (the sum over rows)
+int ColumnSum(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+  column_sum(static_cast<const float *>(params[0]), rows, h, static_cast<float *>(params[1]));
+  return 0;
+}
+
+// in: x (any shape); out: [1] sum of squares (for the global gradient norm)
+int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+  // per-thread partial sums added in thread order, so the result does not vary between runs
+  std::vector<double> partial(omp_get_max_threads(), 0.0);
+#pragma omp parallel
+  {
+    double mine = 0.0;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) mine += static_cast<double>(x[i]) * x[i];
+    partial[omp_get_thread_num()] = mine;
+  }
+  double total = 0.0;
+  for (double p : partial) total += p;
+  *static_cast<float *>(params[1]) = static_cast<float>(total);
+  return 0;
+}
+
+}  // extern "C"
