@@ -3,7 +3,7 @@
 MindSpore's CPU backend is slow on element-wise ops and reductions (GELU, LayerNorm,
 the cross entropy over a 50k vocabulary, bias gradients); these kernels do each in
 one vectorised, multi-threaded pass. The library is compiled with the machine's C++
-compiler into $MF_HOME/kernels/<hash>/ and reused. Without a compiler, or with
+compiler into $MF_KERNEL_CACHE/<hash>/ (default ~/.cache/mf/kernels) and reused. Without a compiler, or with
 MF_KERNELS=0, every op() returns None and the layers use MindSpore's own ops.
 """
 import hashlib
@@ -30,6 +30,11 @@ def enabled() -> bool:
     return os.environ.get("MF_KERNELS", "1") not in ("0", "false", "no")
 
 
+def kernel_cache() -> Path:
+    """Where built libraries are kept: $MF_KERNEL_CACHE, default ~/.cache/mf/kernels."""
+    return Path(os.environ.get("MF_KERNEL_CACHE", "~/.cache/mf/kernels")).expanduser()
+
+
 def _cpu_signature() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -51,9 +56,7 @@ def library() -> Optional[Path]:
             return None
         source = SOURCE.read_bytes()
         key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu_signature().encode()).hexdigest()[:16]
-        from ..resolve import mf_home
-
-        target = mf_home() / "kernels" / key / "libmf_kernels.so"
+        target = kernel_cache() / key / "libmf_kernels.so"
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as scratch:

@@ -1,4 +1,5 @@
 """Feeding batches to the trainer from TokenBlocks or a mindspore.dataset object, resumably."""
+import contextlib
 from typing import Dict, Iterator, Optional
 
 import numpy as np
@@ -35,26 +36,52 @@ class BlockFeed:
         return self.blocks.seq_length
 
 
+@contextlib.contextmanager
+def _as_tree(dataset):
+    """The tutorial batches one GeneratorDataset twice (train and eval); MindSpore refuses to use
+    a pipeline whose nodes have two consumers, so while it is compiled each upstream node sees
+    only the chain being used."""
+    saved, stack = [], [dataset]
+    while stack:
+        node = stack.pop()
+        for child in getattr(node, "children", []):
+            if len(getattr(child, "parent", [])) > 1:
+                saved.append((child, child.parent))
+                child.parent = [node]
+            stack.append(child)
+    try:
+        yield dataset
+    finally:
+        for child, parents in saved:
+            child.parent = parents
+
+
+def _iterate(dataset):
+    """A numpy dict iterator over a mindspore dataset."""
+    with _as_tree(dataset):
+        return dataset.create_dict_iterator(num_epochs=1, output_numpy=True)
+
+
 class MindSporeFeed:
     """Batches of a mindspore.dataset object (batched by the user, or here when its rows are 1-D)."""
 
     def __init__(self, dataset, batch_size: int, shard=0, num_shards=1):
-        first = next(dataset.create_dict_iterator(num_epochs=1, output_numpy=True))
+        first = next(_iterate(dataset))
         if "input_ids" not in first:
             raise DatasetError(f"the dataset's columns are {sorted(first)}; it needs an 'input_ids' column")
         if first["input_ids"].ndim == 1:
             dataset = dataset.batch(batch_size, drop_remainder=True)
-            first = next(dataset.create_dict_iterator(num_epochs=1, output_numpy=True))
+            first = next(_iterate(dataset))
         self.dataset = dataset
         self.shard, self.num_shards = shard, num_shards
-        self.num_batches = dataset.get_dataset_size()
+        with _as_tree(dataset):
+            self.num_batches = dataset.get_dataset_size()
         self._seq_length = first["input_ids"].shape[1] - 1
         if self.num_batches == 0:
             raise DatasetError(f"the dataset yields no batch of {batch_size} rows; use a smaller batch size")
 
     def epoch(self, epoch: int, start: int = 0):
-        iterator = self.dataset.create_dict_iterator(num_epochs=1, output_numpy=True)
-        for index, batch in enumerate(iterator):
+        for index, batch in enumerate(_iterate(self.dataset)):
             if index < start:
                 continue
             batch = {k: np.asarray(v) for k, v in batch.items() if k in ("input_ids", "attention_mask", "labels")}

@@ -43,7 +43,8 @@ def build_optimizer(params, args: TrainingArguments):
 
 
 def set_learning_rate(optimizer, value: float):
-    optimizer.learning_rate.set_data(ms.Tensor(np.float32(value)))
+    param = optimizer.learning_rate
+    param.set_data(ms.Tensor(np.full(param.shape, value, dtype=np.float32)))
 
 
 def optimizer_state(optimizer, model_params) -> dict:
@@ -63,6 +64,8 @@ def load_optimizer_state(optimizer, model_params, state: dict, where: str):
                            f"different optimizer or model")
     for name, param in targets.items():
         value = state[name]
+        if value.size == 1 and int(np.prod(param.shape)) == 1:
+            value = value.reshape(param.shape)  # scalars may be saved as [] or [1]
         if tuple(value.shape) != tuple(param.shape):
             raise WeightsError(f"{where}: optimizer tensor {name} has shape {list(value.shape)}, "
                                f"expected {list(param.shape)}")

@@ -260,12 +260,14 @@ class Trainer:
                 save_now = args.save_steps and state.global_step % args.save_steps == 0
                 eval_now = self._eval_due()
                 if not args.sink_mode or len(pending) >= args.sink_size or last or save_now or eval_now:
-                    window += self._flush(pending, last_good, hooks)
+                    flushed = self._flush(pending, last_good, hooks)
                     pending = []
                     progress.update(state.global_step - progress.n)
-                    if window and (state.global_step % args.logging_steps == 0 or last):
-                        self._log(window, started, writer, progress)
-                        window, started = [], time.perf_counter()
+                    for record in flushed:
+                        window.append(record)
+                        if record["step"] % args.logging_steps == 0 or record["step"] == state.max_steps:
+                            self._log(window, started, writer, progress)
+                            window, started = [], time.perf_counter()
                     if eval_now:
                         self._log_eval(self.evaluate(), writer, hooks)
                     if save_now and not last:
@@ -297,9 +299,10 @@ class Trainer:
         for global_step, loss, norm, lr, tokens in pending:
             value = float(loss.asnumpy())
             if not math.isfinite(value):
-                where = f"the last good checkpoint is {last_good}" if last_good else "no checkpoint was written yet"
-                raise TrainingError(f"the loss is {value} at step {global_step}; training stopped and {where}. "
-                                    f"Resume from it with a lower learning_rate (or check the data)")
+                advice = (f"the last good checkpoint is {last_good}; resume from it with a lower learning_rate "
+                          f"(or check the data)") if last_good else \
+                    "no checkpoint was written yet; lower the learning_rate (or check the data)"
+                raise TrainingError(f"the loss is {value} at step {global_step}; training stopped and {advice}")
             done.append({"step": global_step, "loss": value, "grad_norm": float(norm.asnumpy()),
                          "learning_rate": lr, "tokens": tokens})
             self._notify("on_step_end", self.state)

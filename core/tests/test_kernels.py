@@ -1,0 +1,83 @@
+"""The fused CPU kernels give the same values and gradients as MindSpore's own ops."""
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import Tensor, ops
+
+from mf import kernels
+from mf.nn.losses import IGNORE_INDEX
+
+pytestmark = pytest.mark.skipif(kernels.library() is None, reason="no C++ compiler to build mf's kernels")
+
+RNG = np.random.default_rng(0)
+
+
+def _grad(function, *inputs):
+    return ms.value_and_grad(function, grad_position=tuple(range(len(inputs))))(*inputs)
+
+
+def test_cross_entropy_matches_log_softmax_and_ignores_labels():
+    logits = Tensor(RNG.standard_normal((6, 50)).astype(np.float32) * 3)
+    labels = Tensor(np.array([1, 7, IGNORE_INDEX, 49, 0, IGNORE_INDEX], np.int32))
+    fused = kernels.op("cross_entropy")
+    loss, grads = _grad(lambda x, y: (fused(x, y)[0] * Tensor(np.arange(1, 7, dtype=np.float32))).sum(),
+                        logits, labels)
+
+    def reference(x, y):
+        valid = y != IGNORE_INDEX
+        safe = ops.where(valid, y, ops.zeros_like(y))
+        nll = -ops.gather_elements(ops.log_softmax(x, -1), 1, safe.reshape(-1, 1)).reshape(-1)
+        return (nll * valid.astype(ms.float32) * Tensor(np.arange(1, 7, dtype=np.float32))).sum()
+
+    ref_loss, ref_grads = _grad(reference, logits, labels)
+    assert abs(float(loss) - float(ref_loss)) < 1e-4
+    np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
+    assert (grads[0].asnumpy()[[2, 5]] == 0).all()
+
+
+def test_gelu_tanh_values_and_gradient():
+    x = Tensor(RNG.standard_normal((4, 33)).astype(np.float32) * 3)
+    fused = kernels.op("gelu_tanh")
+    weight = Tensor(RNG.standard_normal((4, 33)).astype(np.float32))
+    value, grads = _grad(lambda v: (fused(v) * weight).sum(), x)
+    ref_value, ref_grads = _grad(lambda v: (ops.gelu(v, approximate="tanh") * weight).sum(), x)
+    np.testing.assert_allclose(fused(x).asnumpy(), ops.gelu(x, approximate="tanh").asnumpy(), atol=1e-5)
+    np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
+
+
+def test_layer_norm_values_and_gradients():
+    x = Tensor(RNG.standard_normal((2, 5, 24)).astype(np.float32) * 2 + 1)
+    gamma = Tensor(RNG.standard_normal(24).astype(np.float32))
+    beta = Tensor(RNG.standard_normal(24).astype(np.float32))
+    eps = Tensor(np.array([1e-5], np.float32))
+    weight = Tensor(RNG.standard_normal((2, 5, 24)).astype(np.float32))
+    fused = kernels.op("layer_norm")
+    reference = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=1e-5)
+    _, grads = _grad(lambda a, g, b: (fused(a, g, b, eps)[0] * weight).sum(), x, gamma, beta)
+    _, ref_grads = _grad(lambda a, g, b: (reference(a, g, b)[0] * weight).sum(), x, gamma, beta)
+    np.testing.assert_allclose(fused(x, gamma, beta, eps)[0].asnumpy(), reference(x, gamma, beta)[0].asnumpy(),
+                               atol=1e-5)
+    for mine, theirs in zip(grads, ref_grads):
+        np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), atol=1e-4)
+
+
+def test_bias_add_gradient_sums_rows():
+    x = Tensor(RNG.standard_normal((7, 5)).astype(np.float32))
+    bias = Tensor(RNG.standard_normal(5).astype(np.float32))
+    weight = Tensor(RNG.standard_normal((7, 5)).astype(np.float32))
+    fused = kernels.op("bias_add")
+    _, grads = _grad(lambda a, b: (fused(a, b) * weight).sum(), x, bias)
+    np.testing.assert_allclose(fused(x, bias).asnumpy(), (x + bias).asnumpy(), atol=1e-6)
+    np.testing.assert_allclose(grads[0].asnumpy(), weight.asnumpy(), atol=1e-6)
+    np.testing.assert_allclose(grads[1].asnumpy(), weight.asnumpy().sum(0), atol=1e-5)
+
+
+def test_sum_of_squares():
+    x = RNG.standard_normal((100, 37)).astype(np.float32)
+    assert abs(float(kernels.op("sum_of_squares")(Tensor(x)).asnumpy()[0]) - float((x.astype(np.float64) ** 2).sum())) < 1e-2
+
+
+def test_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv("MF_KERNELS", "0")
+    assert kernels.op("gelu_tanh") is None
+    assert "disabled" in kernels.status()
