@@ -12,7 +12,7 @@ class TrainingError(MFError, ValueError):
 
 LR_SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 OPTIMIZERS = ("adamw", "adam", "sgd")
-COMPUTE_DTYPES = ("float32", "float16")
+COMPUTE_DTYPES = ("float32",)
 
 
 @dataclass
@@ -82,6 +82,9 @@ class TrainingArguments:
         if self.compute_dtype == "bfloat16":
             raise TrainingError("compute_dtype 'bfloat16' is not available: MindSpore's CPU backend has no bf16 "
                                 "matmul. Use float32 (or float16, which runs about 4x slower on CPU)")
+        if self.compute_dtype == "float16":
+            raise TrainingError("compute_dtype 'float16' is not supported: on MindSpore's CPU backend float16 runs "
+                                "about 4x slower than float32 and mf's fused CPU kernels are float32. Use float32")
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise TrainingError(f"compute_dtype '{self.compute_dtype}' is unknown; use one of {', '.join(COMPUTE_DTYPES)}")
         if not 0.0 <= self.warmup_ratio < 1.0:

@@ -1,0 +1,56 @@
+"""mf side of train.py: GPT-2 small training steps (forward, backward, AdamW) in graph mode."""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import mindspore as ms
+from mindspore import Tensor, nn, ops
+
+ms.set_device("CPU")
+ms.set_context(mode=ms.GRAPH_MODE)
+from mf import AutoConfig, AutoModel, TrainingArguments  # noqa: E402
+from mf.trainer.optim import build_optimizer  # noqa: E402
+from mf.trainer.step import NextTokenLoss, TrainStep  # noqa: E402
+
+batch, length, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+
+
+def matmul_peak():
+    a = Tensor(np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32))
+    mm = ops.MatMul()
+
+    class Square(nn.Cell):
+        def construct(self, x):
+            return mm(x, x)
+
+    cell = Square()
+    cell(a).asnumpy()
+    start = time.perf_counter()
+    for _ in range(5):
+        out = cell(a)
+    out.asnumpy()
+    return 2 * 2048 ** 3 / ((time.perf_counter() - start) / 5)
+
+
+ms.set_seed(0)
+model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2", hidden_dropout=0.0, embedding_dropout=0.0,
+                                                         attention_dropout=0.0))
+model.set_train(True)
+args = TrainingArguments(learning_rate=1e-4, weight_decay=0.01)
+optimizer, decayed = build_optimizer(model.trainable_params(), args)
+step = TrainStep(NextTokenLoss(model), optimizer, decayed, 1.0, 0.01, 1)
+ids = Tensor(np.random.default_rng(0).integers(0, 50000, (batch, length + 1)).astype(np.int32))
+inputs, labels, scale = ids[:, :-1], ids[:, 1:], Tensor(np.float32(batch * length))
+start = time.perf_counter()
+step(inputs, labels, scale, None, True)[0].asnumpy()
+first = time.perf_counter() - start
+times = []
+for _ in range(steps):
+    start = time.perf_counter()
+    step(inputs, labels, scale, None, True)[0].asnumpy()
+    times.append(time.perf_counter() - start)
+print(json.dumps({"step_s": sorted(times)[len(times) // 2], "first_step_s": first, "peak": matmul_peak(),
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "params": model.num_parameters()}))

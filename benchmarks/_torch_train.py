@@ -1,0 +1,41 @@
+"""PyTorch side of train.py: transformers' GPT-2 small with fused AdamW (run in the reference venv)."""
+import json
+import resource
+import sys
+import time
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+batch, length, steps, threads = (int(a) for a in sys.argv[1:5])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+model = GPT2LMHeadModel(GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
+model.train()
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, fused=True)
+ids = torch.randint(0, 50000, (batch, length), generator=torch.Generator().manual_seed(0))
+
+
+def step():
+    loss = model(ids, labels=ids).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+step()
+times = []
+for _ in range(steps):
+    start = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - start)
+a = torch.randn(2048, 2048)
+a @ a
+start = time.perf_counter()
+for _ in range(5):
+    a @ a
+peak = 2 * 2048 ** 3 / ((time.perf_counter() - start) / 5)
+print(json.dumps({"step_s": sorted(times)[len(times) // 2], "peak": peak,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
