@@ -16,3 +16,11 @@ def mf_register_datasets(registry):
 
     for handler in (MindRecordFormat(), JsonlFormat(), TextFormat()):
         registry.add_dataset_format(handler.name, handler)
+
+
+@hookimpl
+def mf_register_pet_methods(registry):
+    from .pet import apply_bitfit, apply_lora
+
+    registry.add_pet_method("lora", apply_lora)
+    registry.add_pet_method("bitfit", apply_bitfit)

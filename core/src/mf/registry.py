@@ -89,6 +89,8 @@ class Preset:
     pet: Optional[Dict[str, Any]] = None
     # the task the preset is made for
     task: str = "text_generation"
+    # use another preset's weights (a LoRA preset fine-tunes its base model's)
+    weights_from: Optional[str] = None
 
 
 @dataclass

@@ -45,5 +45,5 @@ def locate(name_or_path) -> Location:
     if _looks_like_path(name_or_path):
         raise FileNotFoundError(f"directory {path} does not exist")
     preset = get_registry().preset(name_or_path)
-    cached = mf_home() / preset.name
+    cached = mf_home() / (preset.weights_from or preset.name)
     return Location(name_or_path, cached if (cached / "config.json").is_file() else None, preset)

@@ -55,8 +55,9 @@ class Trainer:
         self._tokenizer = tokenizer
         self.train_dataset = _check_dataset(train_dataset, "train_dataset")
         self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset")
-        self.pet_method = pet_method or ""
-        self.pet_options = pet_options
+        preset_pet = _preset_pet(self.model_source)
+        self.pet_method = pet_method or preset_pet.pop("pet_method", "")
+        self.pet_options = {**preset_pet, **pet_options} if self.pet_method else pet_options
         if self.pet_method and get_registry().pet_methods.get(self.pet_method) is None:
             raise TrainingError(f"unknown pet_method '{self.pet_method}'; installed: "
                                 f"{', '.join(get_registry().pet_methods.names()) or 'none'}")
@@ -99,7 +100,11 @@ class Trainer:
             if source:
                 from ..auto import AutoTokenizer
 
-                self._tokenizer = AutoTokenizer.from_pretrained(source)
+                try:
+                    self._tokenizer = AutoTokenizer.from_pretrained(source)
+                except (MFError, OSError):
+                    # token data needs no tokenizer; raw text will say it needs one
+                    return None
         return self._tokenizer
 
     def _get_model(self, require_weights: bool, weights_from=None) -> PreTrainedModel:
@@ -277,7 +282,13 @@ class Trainer:
             progress.close()
             model.set_train(False)
             last_good = self._save(model, optimizer, params, hooks)
-            model.save_pretrained(args.output_dir)
+            pet = model.__dict__.get("_mf_pet")
+            if pet and pet["method"] == "lora":
+                from ..pet import save_adapter
+
+                save_adapter(model, args.output_dir)  # the adapter alone, as PEFT saves it
+            else:
+                model.save_pretrained(args.output_dir)
             if self.tokenizer is not None:
                 self.tokenizer.save_pretrained(args.output_dir)
             if args.plot_loss:
@@ -379,6 +390,14 @@ class Trainer:
             raise TrainingError("predict needs a tokenizer: pass tokenizer= to the Trainer")
         pipe = self.task.pipeline_class(model=model, tokenizer=self.tokenizer)
         return pipe(input_data, **generate_kwargs)
+
+
+def _preset_pet(model_source) -> dict:
+    """The PET settings a preset carries (e.g. gpt2_lora), or {}."""
+    if not isinstance(model_source, str):
+        return {}
+    preset = get_registry().presets.get(model_source)
+    return dict(preset.pet) if preset is not None and preset.pet else {}
 
 
 def _check_dataset(dataset, name):

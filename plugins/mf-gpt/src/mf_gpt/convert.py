@@ -40,3 +40,8 @@ def mf_to_hf(state_dict, config):
             value = np.ascontiguousarray(value.T)
         out[name] = value
     return out
+
+
+def hf_name(name, config):
+    """The Hugging Face name of an mf parameter (GPT-2 keeps Hugging Face's names)."""
+    return name

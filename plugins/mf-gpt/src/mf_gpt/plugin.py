@@ -4,7 +4,7 @@ from mf import hookimpl
 from . import convert
 from .configuration import GPT2Config
 from .modeling import GPT2LMHeadModel, GPT2Model
-from .presets import GPT2_PRESETS
+from .presets import GPT2_LORA_PRESETS, GPT2_PRESETS
 from .processing import GPT2Processor
 from .tokenization import GPT2Tokenizer, bundled_vocab_files
 
@@ -18,3 +18,7 @@ def mf_register_models(registry):
     for name, (description, config) in GPT2_PRESETS.items():
         registry.add_preset(name, "gpt2", config, description=description,
                             tokenizer=bundled_vocab_files(), processor={"max_length": 128})
+    for name, (base, lora) in GPT2_LORA_PRESETS.items():
+        registry.add_preset(name, "gpt2", GPT2_PRESETS[base][1], description=f"{base} with LoRA {lora}",
+                            tokenizer=bundled_vocab_files(), processor={"max_length": 128},
+                            pet={"pet_method": "lora", **lora}, weights_from=base)

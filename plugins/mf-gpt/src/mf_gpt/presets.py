@@ -8,6 +8,13 @@ GPT2_PRESETS = {
                  dict(hidden_size=5120, num_layers=40, num_heads=40, seq_length=2048)),
     "gpt2_52b": ("GPT-2 52B (MindFormers' gpt2_52b shape)",
                  dict(hidden_size=8192, num_layers=64, num_heads=64, seq_length=2048)),
+    "gpt2_small": ("GPT-2 small, 124M parameters (the tutorial's name for gpt2)",
+                   dict(hidden_size=768, num_layers=12, num_heads=12, seq_length=1024)),
     "gpt2_tiny": ("a 2-layer, 64-wide GPT-2 with the real vocabulary, for tests and demos",
                   dict(hidden_size=64, num_layers=2, num_heads=4, seq_length=256)),
+}
+
+# LoRA presets: a base preset's shape and weights, with the adapter settings the Trainer applies.
+GPT2_LORA_PRESETS = {
+    "gpt2_lora": ("gpt2", dict(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["c_attn", "attn.c_proj"])),
 }
