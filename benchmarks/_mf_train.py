@@ -15,6 +15,7 @@ from mf.trainer.optim import build_optimizer  # noqa: E402
 from mf.trainer.step import NextTokenLoss, TrainStep  # noqa: E402
 
 batch, length, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pet_method = sys.argv[4] if len(sys.argv) > 4 else ""
 
 
 def matmul_peak():
@@ -37,6 +38,10 @@ def matmul_peak():
 ms.set_seed(0)
 model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2", hidden_dropout=0.0, embedding_dropout=0.0,
                                                          attention_dropout=0.0))
+if pet_method:
+    from mf import apply_pet
+
+    apply_pet(model, pet_method)
 model.set_train(True)
 args = TrainingArguments(learning_rate=1e-4, weight_decay=0.01)
 optimizer, decayed = build_optimizer(model.trainable_params(), args)
@@ -53,4 +58,4 @@ for _ in range(steps):
     times.append(time.perf_counter() - start)
 print(json.dumps({"step_s": sorted(times)[len(times) // 2], "first_step_s": first, "peak": matmul_peak(),
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "params": model.num_parameters()}))
+                  "params": model.num_parameters(), "trainable": model.num_parameters(only_trainable=True)}))
