@@ -5,7 +5,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
-PLUGINS = ["plugins/mf-gpt"]
+PLUGINS = ["plugins/mf-gpt", "plugins/mf-llama"]
 
 
 def _install_all(session):
@@ -34,9 +34,19 @@ def gpt(session):
 
 
 @nox.session
+def llama(session):
+    """mf-llama's tests, without mf-gpt."""
+    session.install("-e", "./core", "-e", "./plugins/mf-llama", "pytest")
+    session.run("pytest", "plugins/mf-llama/tests", *session.posargs)
+
+
+@nox.session
 def install_subset(session):
-    """mf-core alone in a fresh venv: GPT-2 names say `pip install mf-gpt`, `mf plugins` reports nothing broken."""
+    """mf-core alone, then mf-core + mf-llama, each in a fresh venv: GPT-2 names say `pip install mf-gpt`,
+    `mf plugins` reports nothing broken, mf-llama's tests pass without mf-gpt."""
     session.run("python", "tests/install_subset_check.py", external=True)
+    session.run("python", "tests/install_subset_check.py", session.create_tmp() + "/llama-venv", "mf-llama",
+                external=True)
 
 
 @nox.session

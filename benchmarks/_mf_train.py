@@ -1,4 +1,7 @@
-"""mf side of train.py: GPT-2 small training steps (forward, backward, AdamW) in graph mode."""
+"""mf side of train.py: training steps (forward, backward, AdamW) of a preset in graph mode.
+
+argv: batch length steps [pet_method] [preset] [config_dir]; writes the model's Hugging Face
+config.json into config_dir so the PyTorch side builds the same architecture."""
 import json
 import resource
 import sys
@@ -16,6 +19,8 @@ from mf.trainer.step import NextTokenLoss, TrainStep  # noqa: E402
 
 batch, length, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 pet_method = sys.argv[4] if len(sys.argv) > 4 else ""
+preset = sys.argv[5] if len(sys.argv) > 5 else "gpt2"
+config_dir = sys.argv[6] if len(sys.argv) > 6 else None
 
 
 def matmul_peak():
@@ -36,8 +41,12 @@ def matmul_peak():
 
 
 ms.set_seed(0)
-model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2", hidden_dropout=0.0, embedding_dropout=0.0,
-                                                         attention_dropout=0.0))
+dropout_free = {"hidden_dropout": 0.0, "embedding_dropout": 0.0, "attention_dropout": 0.0} \
+    if preset.startswith("gpt2") else {}
+config = AutoConfig.from_pretrained(preset, **dropout_free)
+model = AutoModel.from_config(config)
+if config_dir:
+    config.save_pretrained(config_dir, format="huggingface")
 if pet_method:
     from mf import apply_pet
 

@@ -1,18 +1,18 @@
-"""PyTorch side of generate.py: prefill latency and decode speed of transformers' GPT-2 (run in the reference venv)."""
+"""PyTorch side of generate.py: prefill latency and decode speed of a transformers causal LM (run in the reference venv)."""
 import json
 import sys
 import time
 
 import torch
-from transformers import GPT2LMHeadModel
+from transformers import AutoModelForCausalLM
 
 torch.set_num_threads(int(sys.argv[2]))
-model = GPT2LMHeadModel.from_pretrained(sys.argv[1]).eval()
+model = AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval()
 prompt_length, new_tokens, repeats = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 results = {}
 with torch.no_grad():
     for batch in (1, 8):
-        ids = torch.randint(0, 50000, (batch, prompt_length), generator=torch.Generator().manual_seed(0))
+        ids = torch.randint(3, model.config.vocab_size, (batch, prompt_length), generator=torch.Generator().manual_seed(0))
         model.generate(ids, max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=0)  # warm up
         prefill, total = [], []
         for _ in range(repeats):

@@ -1,19 +1,22 @@
-"""PyTorch side of train.py: transformers' GPT-2 small with fused AdamW (run in the reference venv)."""
+"""PyTorch side of train.py: a transformers causal LM with fused AdamW (run in the reference venv).
+
+argv: batch length steps threads config_dir (the Hugging Face config.json the mf side wrote)."""
 import json
 import resource
 import sys
 import time
 
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import AutoConfig, AutoModelForCausalLM
 
 batch, length, steps, threads = (int(a) for a in sys.argv[1:5])
+config = AutoConfig.from_pretrained(sys.argv[5])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-model = GPT2LMHeadModel(GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
+model = AutoModelForCausalLM.from_config(config)
 model.train()
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, fused=True)
-ids = torch.randint(0, 50000, (batch, length), generator=torch.Generator().manual_seed(0))
+ids = torch.randint(0, config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(0))
 
 
 def step():

@@ -1,10 +1,11 @@
-"""Generation speed: mf vs transformers + PyTorch on the same GPT-2 small weights, in one run.
+"""Generation speed: mf vs transformers + PyTorch on the same weights, in one run.
 
-    ./dev python benchmarks/generate.py [--threads 2] [--repeats 3]
+    ./dev python benchmarks/generate.py [--model gpt2 | --model DIR] [--threads 2] [--repeats 3]
 
 Prints prefill latency of a 128-token prompt and decode tokens/s for 128 new
-tokens at batch 1 and 8 (greedy, KV cache), and the mf / PyTorch ratios.
-Weights are random (GPT-2 small shape); speed does not depend on their values.
+tokens at batch 1 and 8 (greedy, KV cache), and the mf / PyTorch ratios. `gpt2`
+is GPT-2 small with random weights (speed does not depend on their values); a
+directory is a Hugging Face checkpoint, e.g. SmolLM2-135M from fetch-large.sh.
 """
 import argparse
 import json
@@ -26,7 +27,7 @@ def median(values):
 def measure_mf(model, prompt_length, new_tokens, repeats):
     results = {}
     for batch in (1, 8):
-        ids = np.random.default_rng(0).integers(0, 50000, (batch, prompt_length))
+        ids = np.random.default_rng(0).integers(3, model.config.vocab_size, (batch, prompt_length))
         start = time.perf_counter()
         model.generate(ids, max_new_tokens=new_tokens + 1, min_new_tokens=new_tokens + 1)  # compiles
         compile_s = time.perf_counter() - start
@@ -45,6 +46,7 @@ def measure_mf(model, prompt_length, new_tokens, repeats):
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="gpt2", help="gpt2 (random GPT-2 small) or a Hugging Face directory")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prompt-length", type=int, default=128)
@@ -52,13 +54,17 @@ def main():
     args = parser.parse_args()
     ms.set_device("CPU")
     ms.set_seed(0)
-    model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2"))
-    with tempfile.TemporaryDirectory() as weights:
-        model.save_pretrained(weights, format="huggingface")
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.model == "gpt2":
+            model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2"))
+            model.save_pretrained(scratch, format="huggingface")
+            weights, name = scratch, "GPT-2 small (random weights)"
+        else:
+            model, weights, name = AutoModel.from_pretrained(args.model), args.model, args.model
         torch_results = json.loads(run_reference("_torch_generate.py", weights, args.threads, args.prompt_length,
                                                  args.new_tokens, args.repeats))
     mf_results = measure_mf(model, args.prompt_length, args.new_tokens, args.repeats)
-    print(f"GPT-2 small, {args.prompt_length}-token prompt, {args.new_tokens} new tokens, greedy, "
+    print(f"{name}, {args.prompt_length}-token prompt, {args.new_tokens} new tokens, greedy, "
           f"{args.threads} threads (medians of {args.repeats})")
     print(f"{'':26}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}")
     for batch in (1, 8):

@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 
 def measure(batch, length, steps, pet_method):
     result = subprocess.run([sys.executable, str(HERE / "_mf_train.py"), str(batch), str(length), str(steps),
-                             pet_method], capture_output=True, text=True)
+                             pet_method, "gpt2"], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(result.stderr)
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,6 +1,6 @@
-"""Training speed: an mf GPT-2 small step vs transformers + PyTorch (fused AdamW), in one run.
+"""Training speed: an mf training step vs transformers + PyTorch (fused AdamW), in one run.
 
-    ./dev python benchmarks/train.py [--batch 4 --length 256 --steps 3 --threads 2]
+    ./dev python benchmarks/train.py [--model gpt2|llama_tiny|PRESET] [--batch 4 --length 256 --steps 3]
 
 Prints tokens/s of a full step (forward, backward, gradient clipping, AdamW), the
 ratio, model-FLOPs utilisation against each framework's measured 2048x2048 matmul
@@ -10,6 +10,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from _reference_env import run_reference
@@ -17,27 +18,33 @@ from _reference_env import run_reference
 HERE = Path(__file__).parent
 
 
-def model_flops_per_token(params, layers=12, hidden=768, length=256):
+def model_flops_per_token(params, layers, hidden, length):
     """6 N per token for the weights, plus attention's 12 * layers * hidden * length (PaLM's count)."""
     return 6 * params + 12 * layers * hidden * length
 
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="gpt2", help="an mf preset (gpt2, llama_tiny, ...)")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    mf = subprocess.run([sys.executable, str(HERE / "_mf_train.py"), str(args.batch), str(args.length),
-                         str(args.steps)], capture_output=True, text=True)
-    if mf.returncode != 0:
-        raise SystemExit(mf.stderr)
-    mf = json.loads(mf.stdout.strip().splitlines()[-1])
-    pt = json.loads(run_reference("_torch_train.py", args.batch, args.length, args.steps, args.threads))
+    with tempfile.TemporaryDirectory() as config_dir:
+        mf = subprocess.run([sys.executable, str(HERE / "_mf_train.py"), str(args.batch), str(args.length),
+                             str(args.steps), "", args.model, config_dir], capture_output=True, text=True)
+        if mf.returncode != 0:
+            raise SystemExit(mf.stderr)
+        mf = json.loads(mf.stdout.strip().splitlines()[-1])
+        pt = json.loads(run_reference("_torch_train.py", args.batch, args.length, args.steps, args.threads,
+                                      config_dir))
+        config = json.loads((Path(config_dir) / "config.json").read_text())
+    layers = config.get("n_layer") or config.get("num_hidden_layers")
+    hidden = config.get("n_embd") or config.get("hidden_size")
     tokens = args.batch * args.length
-    flops = model_flops_per_token(mf["params"], length=args.length) * tokens
-    print(f"GPT-2 small training step, batch {args.batch} x {args.length} tokens, {args.threads} threads "
+    flops = model_flops_per_token(mf["params"], layers, hidden, args.length) * tokens
+    print(f"{args.model} training step, batch {args.batch} x {args.length} tokens, {args.threads} threads "
           f"(median of {args.steps})")
     print(f"{'':28}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}")
     print(f"{'tokens/s':28}{tokens / mf['step_s']:12.1f}{tokens / pt['step_s']:12.1f}"

@@ -1,9 +1,11 @@
-"""Install only mf-core into a fresh virtual environment and check what a user sees there.
+"""Install a subset of the distributions into a fresh virtual environment and check what a user sees.
 
-    python tests/install_subset_check.py [VENV_DIR]
+    python tests/install_subset_check.py VENV_DIR                       # mf-core alone
+    python tests/install_subset_check.py VENV_DIR mf-llama              # mf-core + mf-llama, and its tests
 
-Checks that GPT-2 names say to install mf-gpt and that `mf plugins` reports
-nothing broken. Exits non-zero with the failing check on stderr.
+GPT-2 names must say to install mf-gpt, `mf plugins` must report nothing broken and list
+exactly the installed distributions, and an installed plugin's own tests must pass there.
+Exits non-zero with the failing check on stderr.
 """
 import subprocess
 import sys
@@ -15,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHECKS = r'''
 import sys
-import mf
 from mf import AutoModel
 
 try:
@@ -33,24 +34,34 @@ print("subset checks passed")
 '''
 
 
-def main(venv_dir: Path) -> int:
+def main(venv_dir: Path, plugins) -> int:
     venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
     python = venv_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT / "core")], check=True)
+    packages = [str(ROOT / "core")] + [str(ROOT / "plugins" / name) for name in plugins]
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *packages, *(["pytest"] if plugins else [])],
+                   check=True)
     subprocess.run([str(python), "-c", CHECKS], check=True)
-    plugins = subprocess.run([str(venv_dir / "bin" / "mf"), "plugins"], capture_output=True, text=True)
-    print(plugins.stdout)
-    if plugins.returncode != 0 or "broken" in plugins.stdout:
-        print(f"`mf plugins` reported a problem:\n{plugins.stdout}{plugins.stderr}", file=sys.stderr)
+    listing = subprocess.run([str(venv_dir / "bin" / "mf"), "plugins"], capture_output=True, text=True)
+    print(listing.stdout)
+    if listing.returncode != 0 or "broken" in listing.stdout:
+        print(f"`mf plugins` reported a problem:\n{listing.stdout}{listing.stderr}", file=sys.stderr)
         return 1
-    if "mf-gpt" in plugins.stdout or "mf-core" not in plugins.stdout:
-        print(f"`mf plugins` should list mf-core only:\n{plugins.stdout}", file=sys.stderr)
+    listed = {line.split()[0] for line in listing.stdout.splitlines() if line and not line.startswith(" ")}
+    if listed != {"mf-core", *plugins}:
+        print(f"`mf plugins` should list mf-core {' '.join(plugins)}, listed {sorted(listed)}", file=sys.stderr)
         return 1
+    for name in plugins:
+        tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                str(ROOT / "plugins" / name / "tests")], cwd=ROOT)
+        if tests.returncode != 0:
+            print(f"{name}'s tests failed with only mf-core and {name} installed", file=sys.stderr)
+            return 1
     return 0
 
 
 if __name__ == "__main__":
+    plugins = sys.argv[2:]
     if len(sys.argv) > 1:
-        sys.exit(main(Path(sys.argv[1])))
+        sys.exit(main(Path(sys.argv[1]), plugins))
     with tempfile.TemporaryDirectory() as scratch:
-        sys.exit(main(Path(scratch) / "venv"))
+        sys.exit(main(Path(scratch) / "venv", plugins))

@@ -17,6 +17,8 @@ _CORE_EXPORTS = {
     "PreTrainedTokenizer": "tokenization.base",
     "BatchEncoding": "tokenization.base",
     "ByteLevelBPETokenizer": "tokenization.backend",
+    "TokenizerJsonTokenizer": "tokenization.backend",
+    "SentencePieceTokenizer": "tokenization.sentencepiece",
     "ProcessorMixin": "processing",
     "AutoConfig": "auto",
     "AutoModel": "auto",

@@ -118,7 +118,18 @@ class AutoTokenizer:
 
 
 def _tokenizer_class_in(directory: Path):
-    """The tokenizer class named by a directory's tokenizer_config.json or config.json."""
+    """The tokenizer class for a directory: the one its tokenizer_config.json or config.json names,
+    or the generic tokenizer.json reader when the directory ships tokenizer.json instead of that
+    class's vocabulary files (as current LLaMA-architecture checkpoints do)."""
+    from .tokenization.backend import TokenizerJsonTokenizer
+
+    named = _named_tokenizer_class(directory)
+    if (directory / "tokenizer.json").is_file() and (named is None or not named._directory_has_files(directory)):
+        return TokenizerJsonTokenizer
+    return named
+
+
+def _named_tokenizer_class(directory: Path):
     registry = get_registry()
     tokenizer_config = directory / TOKENIZER_CONFIG_NAME
     if tokenizer_config.is_file():

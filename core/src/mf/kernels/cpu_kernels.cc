@@ -222,6 +222,96 @@ int LayerNormBackward(int, void **params, int *ndims, int64_t **shapes, const ch
   return 0;
 }
 
+// ---- RMSNorm over the last axis (LLaMA) ------------------------------------------------
+// in: x [R, H], weight [H], eps [1]; out: y [R, H], rstd [R]
+int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *w = static_cast<const float *>(params[1]);
+  const float eps = *static_cast<const float *>(params[2]);
+  float *y = static_cast<float *>(params[3]);
+  float *rstd_out = static_cast<float *>(params[4]);
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * h;
+    float *yr = y + r * h;
+    float sq = 0.f;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < h; ++i) sq += xr[i] * xr[i];
+    const float rstd = 1.f / std::sqrt(sq / h + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < h; ++i) yr[i] = xr[i] * rstd * w[i];
+    rstd_out[r] = rstd;
+  }
+  return 0;
+}
+
+// in: x [R, H], weight [H], rstd [R], dy [R, H]; out: dx [R, H], dweight [H]
+int RmsNormBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *w = static_cast<const float *>(params[1]);
+  const float *rstd = static_cast<const float *>(params[2]);
+  const float *dy = static_cast<const float *>(params[3]);
+  float *dx = static_cast<float *>(params[4]);
+  float *dw = static_cast<float *>(params[5]);
+  int64_t rows, h;
+  rows_cols(ndims[0], shapes[0], &rows, &h);
+  const int threads = omp_get_max_threads();
+  std::vector<float> partial(static_cast<size_t>(threads) * h, 0.f);
+#pragma omp parallel
+  {
+    float *pw = partial.data() + static_cast<size_t>(omp_get_thread_num()) * h;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *xr = x + r * h, *dyr = dy + r * h;
+      float *dxr = dx + r * h;
+      const float rs = rstd[r];
+      float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t i = 0; i < h; ++i) {
+        dot += dyr[i] * w[i] * xr[i];
+        pw[i] += dyr[i] * xr[i] * rs;
+      }
+      const float c = dot * rs * rs * rs / h;
+#pragma omp simd
+      for (int64_t i = 0; i < h; ++i) dxr[i] = dyr[i] * w[i] * rs - xr[i] * c;
+    }
+  }
+  for (int64_t i = 0; i < h; ++i) dw[i] = 0.f;
+  for (int t = 0; t < threads; ++t)
+    for (int64_t i = 0; i < h; ++i) dw[i] += partial[static_cast<size_t>(t) * h + i];
+  return 0;
+}
+
+// ---- SwiGLU: silu(gate) * up -----------------------------------------------------------
+int SiluMulForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *g = static_cast<const float *>(params[0]);
+  const float *u = static_cast<const float *>(params[1]);
+  float *y = static_cast<float *>(params[2]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+  return 0;
+}
+
+// in: gate, up, dy; out: dgate, dup
+int SiluMulBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *g = static_cast<const float *>(params[0]);
+  const float *u = static_cast<const float *>(params[1]);
+  const float *dy = static_cast<const float *>(params[2]);
+  float *dg = static_cast<float *>(params[3]);
+  float *du = static_cast<float *>(params[4]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float s = 1.f / (1.f + std::exp(-g[i]));
+    du[i] = dy[i] * g[i] * s;
+    dg[i] = dy[i] * u[i] * s * (1.f + g[i] * (1.f - s));
+  }
+  return 0;
+}
+
 // ---- bias ---------------------------------------------------------------------------
 // in: x [R, H], bias [H]; out: x + bias
 int BiasAddForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {

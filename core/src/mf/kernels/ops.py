@@ -42,6 +42,21 @@ def build(name, library):
 
         return _custom(library, "LayerNormForward", lambda x, g, b, e: (x, [_rows(x)], [_rows(x)]),
                        lambda x, g, b, e: (f32, f32, f32), bprop)
+    if name == "rms_norm":
+        backward = _custom(library, "RmsNormBackward", lambda x, w, r, d: (x, w), lambda x, w, r, d: (f32, f32))
+
+        def bprop(x, weight, eps, out, dout):
+            dx, dweight = backward(x, weight, out[1], dout[0])
+            return dx, dweight, ops.zeros_like(eps)
+
+        return _custom(library, "RmsNormForward", lambda x, w, e: (x, [_rows(x)]), lambda x, w, e: (f32, f32), bprop)
+    if name == "silu_mul":
+        backward = _custom(library, "SiluMulBackward", lambda g, u, d: (g, g), lambda g, u, d: (f32, f32))
+
+        def bprop(gate, up, out, dout):
+            return backward(gate, up, dout)
+
+        return _custom(library, "SiluMulForward", lambda g, u: g, lambda g, u: f32, bprop)
     if name == "bias_add":
         column_sum = _custom(library, "ColumnSum", lambda d: [d[-1]], lambda d: f32)
 

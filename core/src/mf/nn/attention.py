@@ -84,3 +84,61 @@ def cache_mask_bias(slot_mask, index, query_length):
     visible = causal.reshape(1, 1, query_length, cache_length) * slot_mask.astype(ms.float32).reshape(
         slot_mask.shape[0], 1, 1, cache_length)
     return (1.0 - visible) * MASK_VALUE
+
+
+def rotary_tables(head_dim, max_positions, theta=10000.0, scaling=None):
+    """cos and sin [max_positions, head_dim // 2] of rotary position embeddings, as float32 numpy.
+
+    scaling: None, {"rope_type": "linear", "factor": f} (positions divided by f) or
+    {"rope_type": "llama3", "factor", "low_freq_factor", "high_freq_factor",
+    "original_max_position_embeddings"} (Llama 3.1's frequency-dependent stretch).
+    """
+    inv_freq = 1.0 / (theta ** (np.arange(0, head_dim, 2, dtype=np.int64).astype(np.float32) / head_dim))
+    positions = np.arange(max_positions, dtype=np.float32)
+    kind = (scaling or {}).get("rope_type", (scaling or {}).get("type", "default"))
+    if kind == "linear":
+        positions = positions / float(scaling["factor"])
+    elif kind == "llama3":
+        factor = float(scaling["factor"])
+        low, high = float(scaling.get("low_freq_factor", 1.0)), float(scaling.get("high_freq_factor", 4.0))
+        original = float(scaling["original_max_position_embeddings"])
+        wavelength = 2 * np.pi / inv_freq
+        smooth = (original / wavelength - low) / (high - low)
+        scaled = np.where(wavelength > original / low, inv_freq / factor, inv_freq)
+        medium = (wavelength <= original / low) & (wavelength >= original / high)
+        inv_freq = np.where(medium, (1 - smooth) * inv_freq / factor + smooth * inv_freq, scaled).astype(np.float32)
+    elif kind != "default":
+        raise ValueError(f"rope scaling type '{kind}' is not supported; mf has linear and llama3")
+    angles = np.outer(positions, inv_freq).astype(np.float32)
+    return np.cos(angles), np.sin(angles)
+
+
+def apply_rotary(x, cos, sin):
+    """Rotate [B, heads, T, head_dim] by position, pairing adjacent features (Meta's LLaMA layout).
+
+    cos, sin: [B, 1, T, head_dim // 2].
+    """
+    batch, heads, length, head_dim = x.shape
+    pairs = x.reshape(batch, heads, length, head_dim // 2, 2)
+    even, odd = pairs[..., 0], pairs[..., 1]
+    rotated = ops.stack([even * cos - odd * sin, even * sin + odd * cos], -1)
+    return rotated.reshape(batch, heads, length, head_dim)
+
+
+def grouped_query_attention(query, key, value, bias, scale, dropout=None):
+    """Attention with fewer key/value heads than query heads (GQA), without copying keys.
+
+    query [B, heads, T, d]; key, value [B, kv_heads, L, d]; bias [b, 1, T, L]. The query heads
+    that share a key/value head are folded into its query axis.
+    """
+    batch, heads, length, head_dim = query.shape
+    kv_heads = key.shape[1]
+    if kv_heads == heads:
+        return scaled_dot_product_attention(query, key, value, bias, scale, dropout)
+    repeat = heads // kv_heads
+    keys = key.shape[2]
+    folded = query.reshape(batch, kv_heads, repeat * length, head_dim)
+    bias = bias.reshape(bias.shape[0], 1, 1, length, keys).broadcast_to(
+        (bias.shape[0], 1, repeat, length, keys)).reshape(bias.shape[0], 1, repeat * length, keys)
+    out = scaled_dot_product_attention(folded, key, value, bias, scale, dropout)
+    return out.reshape(batch, heads, length, head_dim)

@@ -48,6 +48,36 @@ class LayerNorm(nn.Cell):
         return self.norm(x, self.weight, self.bias)[0]
 
 
+class RMSNorm(nn.Cell):
+    """Root-mean-square normalisation over the last axis (LLaMA)."""
+
+    def __init__(self, hidden_size, eps=1e-6):
+        super().__init__()
+        self.weight = Parameter(initializer(One(), (hidden_size,), ms.float32), name="weight")
+        self.eps_value = float(eps)
+        self.eps = ms.Tensor(np.array([eps], np.float32))
+        self.fused = kernels.op("rms_norm")
+
+    def construct(self, x):
+        if self.fused is not None:
+            return self.fused(x, self.weight, self.eps)[0]
+        variance = ops.mean(x * x, -1, keep_dims=True)
+        return x * ops.rsqrt(variance + self.eps_value) * self.weight
+
+
+class SwiGLU(nn.Cell):
+    """silu(gate) * up, fused when mf's kernels are available."""
+
+    def __init__(self):
+        super().__init__()
+        self.fused = kernels.op("silu_mul")
+
+    def construct(self, gate, up):
+        if self.fused is not None:
+            return self.fused(gate, up)
+        return ops.silu(gate) * up
+
+
 class Embedding(nn.Cell):
     """A lookup table of shape [num_embeddings, embedding_dim]."""
 

@@ -1,5 +1,7 @@
 """Tokenizers: the base class and the vocabulary algorithms families build on."""
 from .base import BatchEncoding, PreTrainedTokenizer
-from .backend import BackendTokenizer, ByteLevelBPETokenizer
+from .backend import BackendTokenizer, ByteLevelBPETokenizer, TokenizerJsonTokenizer
+from .sentencepiece import SentencePieceTokenizer
 
-__all__ = ["BatchEncoding", "PreTrainedTokenizer", "BackendTokenizer", "ByteLevelBPETokenizer"]
+__all__ = ["BatchEncoding", "PreTrainedTokenizer", "BackendTokenizer", "ByteLevelBPETokenizer",
+           "SentencePieceTokenizer", "TokenizerJsonTokenizer"]

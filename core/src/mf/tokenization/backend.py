@@ -63,3 +63,24 @@ class ByteLevelBPETokenizer(BackendTokenizer):
 
     def tokenizer_config(self):
         return {**super().tokenizer_config(), "add_prefix_space": self.add_prefix_space}
+
+
+class TokenizerJsonTokenizer(BackendTokenizer):
+    """A tokenizer saved as tokenizer.json (the format of transformers' fast tokenizers).
+
+    The file carries the whole pipeline (normaliser, pre-tokenizer, model, decoder); special
+    tokens and BOS/EOS behaviour come from tokenizer_config.json as usual.
+    """
+
+    vocab_files = {"tokenizer_file": "tokenizer.json"}
+
+    def __init__(self, tokenizer_file: str, **kwargs):
+        if not Path(tokenizer_file).is_file():
+            raise TokenizerError(f"tokenizer file {tokenizer_file} does not exist")
+        try:
+            backend = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as exc:
+            raise TokenizerError(f"{tokenizer_file} is not a tokenizers JSON file: {exc}") from None
+        # mf adds BOS/EOS itself (add_bos_token / add_eos_token), so the file's template is not applied
+        self.tokenizer_file = str(tokenizer_file)
+        super().__init__(backend, **kwargs)

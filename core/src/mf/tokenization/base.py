@@ -247,6 +247,28 @@ class PreTrainedTokenizer:
     def __len__(self):
         return self.vocab_size
 
+    # ---- chat templates -----------------------------------------------------------------
+    def apply_chat_template(self, messages, tokenize: bool = True, add_generation_prompt: bool = False,
+                            chat_template: Optional[str] = None, return_tensors: Optional[str] = None, **kwargs):
+        """Render messages ([{'role': ..., 'content': ...}]) with the Jinja chat template from
+        tokenizer_config.json, as transformers does; returns ids, or the text with tokenize=False."""
+        template = chat_template or self.chat_template
+        if not template:
+            raise TokenizerError(f"{type(self).__name__} has no chat_template; pass chat_template= or use a "
+                                 f"checkpoint whose tokenizer_config.json has one")
+        for message in messages:
+            if not isinstance(message, dict) or "role" not in message or "content" not in message:
+                raise TokenizerError(f"each message must be a dict with 'role' and 'content', got {message!r}")
+        text = _compile_template(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
+                                                  bos_token=self.bos_token or "", eos_token=self.eos_token or "",
+                                                  **kwargs)
+        if not tokenize:
+            return text
+        ids = self.encode(text, add_special_tokens=False)
+        if return_tensors:
+            return _to_tensors(BatchEncoding(input_ids=ids), return_tensors, False)["input_ids"]
+        return ids
+
     # ---- save / load ------------------------------------------------------------------
     def tokenizer_config(self) -> Dict:
         """What tokenizer_config.json records (besides the vocabulary files)."""
@@ -331,6 +353,22 @@ class PreTrainedTokenizer:
     def __repr__(self):
         return (f"{type(self).__name__}(name_or_path={self.name_or_path!r}, vocab_size={self.vocab_size}, "
                 f"special_tokens={self.all_special_tokens})")
+
+
+def _compile_template(template: str):
+    """A chat template compiled in a sandbox, with the helpers transformers' templates use."""
+    import json
+
+    from jinja2.exceptions import TemplateError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise TemplateError(message)
+
+    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    environment.globals["raise_exception"] = raise_exception
+    environment.filters["tojson"] = lambda value, indent=None: json.dumps(value, ensure_ascii=False, indent=indent)
+    return environment.from_string(template)
 
 
 def _padding_strategy(padding):
