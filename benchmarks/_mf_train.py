@@ -7,13 +7,13 @@ import resource
 import sys
 import time
 
+from mf import AutoConfig, AutoModel, TrainingArguments  # first: mf sets OpenMP's wait policy for mindspore
 import numpy as np
 import mindspore as ms
 from mindspore import Tensor, nn, ops
 
 ms.set_device("CPU")
 ms.set_context(mode=ms.GRAPH_MODE)
-from mf import AutoConfig, AutoModel, TrainingArguments  # noqa: E402
 from mf.trainer.optim import build_optimizer  # noqa: E402
 from mf.trainer.step import NextTokenLoss, TrainStep  # noqa: E402
 

@@ -12,11 +12,11 @@ import json
 import tempfile
 import time
 
+from mf import AutoConfig, AutoModel  # first: mf sets OpenMP's wait policy before mindspore loads it
 import numpy as np
 import mindspore as ms
 
 from _reference_env import run_reference
-from mf import AutoConfig, AutoModel
 from mf.generation.utils import _CacheStepper, _positions
 
 

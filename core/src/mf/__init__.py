@@ -4,8 +4,15 @@ Model families are separate distributions (mf-gpt, mf-llama, ...) found through
 the `mf.plugins` entry point group; their classes are importable from here
 (`from mf import GPT2LMHeadModel`) once installed.
 """
+import os
 from importlib import import_module
 from importlib.util import find_spec
+
+# MindSpore's oneDNN kernels and mf's own kernels use OpenMP, whose default policy keeps idle
+# threads spinning after each parallel region; on a CPU with few cores they steal the cores from
+# the next kernel (a LLaMA decoding step ran 1.7x slower). libgomp reads this when MindSpore
+# loads it, so it only takes effect when mf is imported before mindspore.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 

@@ -11,8 +11,8 @@ def test_unknown_preset_suggests_close_matches():
 
 
 def test_a_preset_of_an_uninstalled_family_names_the_distribution():
-    with pytest.raises(UnknownNameError, match=r"preset 'llama_7b' is provided by mf-llama, which is not installed: pip install mf-llama"):
-        AutoModel.from_pretrained("llama_7b")
+    with pytest.raises(UnknownNameError, match=r"preset 'glm_6b' is provided by mf-glm, which is not installed: pip install mf-glm"):
+        AutoModel.from_pretrained("glm_6b")
 
 
 def test_a_missing_path_says_it_does_not_exist(tmp_path):
@@ -48,5 +48,5 @@ def test_plugin_classes_import_from_mf():
 
 
 def test_uninstalled_plugin_class_names_the_distribution():
-    with pytest.raises(ImportError, match="mf.LlamaForCausalLM is provided by mf-llama, which is not installed: pip install mf-llama"):
-        from mf import LlamaForCausalLM  # noqa: F401
+    with pytest.raises(ImportError, match="mf.BertModel is provided by mf-bert, which is not installed: pip install mf-bert"):
+        from mf import BertModel  # noqa: F401

@@ -312,6 +312,50 @@ int SiluMulBackward(int, void **params, int *ndims, int64_t **shapes, const char
   return 0;
 }
 
+// ---- x W^T for a few rows (decoding) ------------------------------------------------------
+// in: x [M, K], w [N, K]; out: y [M, N]. Each weight row is read once from memory and used for
+// all M rows of x, so the cost is one pass over the weights: decoding is bandwidth-bound.
+int SmallMatMul(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *w = static_cast<const float *>(params[1]);
+  float *y = static_cast<float *>(params[2]);
+  const int64_t m = shapes[0][0], k = shapes[0][1], n = shapes[1][0];
+  const int64_t blocks = (n + 3) / 4;
+  // four weight rows at a time: four independent accumulators keep the FMA units busy
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t j = b * 4;
+    if (j + 4 <= n) {
+      const float *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+      for (int64_t i = 0; i < m; ++i) {
+        const float *xr = x + i * k;
+        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+        for (int64_t t = 0; t < k; ++t) {
+          a0 += xr[t] * w0[t];
+          a1 += xr[t] * w1[t];
+          a2 += xr[t] * w2[t];
+          a3 += xr[t] * w3[t];
+        }
+        float *yr = y + i * n + j;
+        yr[0] = a0; yr[1] = a1; yr[2] = a2; yr[3] = a3;
+      }
+    } else {
+      for (int64_t jj = j; jj < n; ++jj) {
+        const float *wr = w + jj * k;
+        for (int64_t i = 0; i < m; ++i) {
+          const float *xr = x + i * k;
+          float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t t = 0; t < k; ++t) acc += xr[t] * wr[t];
+          y[i * n + jj] = acc;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 // ---- bias ---------------------------------------------------------------------------
 // in: x [R, H], bias [H]; out: x + bias
 int BiasAddForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {

@@ -57,6 +57,14 @@ def build(name, library):
             return backward(gate, up, dout)
 
         return _custom(library, "SiluMulForward", lambda g, u: g, lambda g, u: f32, bprop)
+    if name == "small_matmul":
+        data_grad = ops.MatMul()
+        weight_grad = ops.MatMul(transpose_a=True)
+
+        def bprop(x, weight, out, dout):
+            return data_grad(dout, weight), weight_grad(dout, x)
+
+        return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
     if name == "bias_add":
         column_sum = _custom(library, "ColumnSum", lambda d: [d[-1]], lambda d: f32)
 

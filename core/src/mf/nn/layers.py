@@ -10,6 +10,25 @@ from mindspore.common.initializer import Normal, One, Zero, initializer
 from .. import kernels
 
 
+# Up to this many rows (tokens) a product with a weight matrix is a matrix-vector product: mf's
+# kernel streams the weights once, where MindSpore's MatMul is several times slower (decoding).
+SMALL_MATMUL_ROWS = 16
+
+
+class WeightMatMul(nn.Cell):
+    """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.matmul = ops.MatMul(transpose_b=True)
+        self.small = kernels.op("small_matmul")
+
+    def construct(self, x, weight):
+        if self.small is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
+            return self.small(x, weight)
+        return self.matmul(x, weight)
+
+
 class Linear(nn.Cell):
     """y = x W^T + b with W of shape [out_features, in_features]."""
 
@@ -19,7 +38,7 @@ class Linear(nn.Cell):
         self.out_features = out_features
         self.weight = Parameter(initializer(Normal(init_std), (out_features, in_features), ms.float32), name="weight")
         self.bias = Parameter(initializer(Zero(), (out_features,), ms.float32), name="bias") if bias else None
-        self.matmul = ops.MatMul(transpose_b=True)
+        self.matmul = WeightMatMul()
         self.bias_add = kernels.op("bias_add") if bias else None
 
     def construct(self, x):

@@ -5,7 +5,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
+from mf.nn import (CausalLMLoss, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
                    causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention,
                    split_heads, write_cache)
 
@@ -121,7 +121,7 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
         if not self.tied:
             self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False,
                                   init_std=config.initializer_range)
-        self.logits_matmul = ops.MatMul(transpose_b=True)
+        self.logits_matmul = WeightMatMul()
         self.loss = CausalLMLoss()
 
     def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,

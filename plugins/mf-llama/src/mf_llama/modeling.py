@@ -9,7 +9,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
+from mf.nn import (CausalLMLoss, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
                    causal_mask_bias, grouped_query_attention, kv_cache_shape, merge_heads, padding_mask_bias,
                    rotary_tables, split_heads, write_cache)
 
@@ -120,7 +120,7 @@ class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
         self.tied = config.tie_word_embeddings
         if not self.tied:
             self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False, init_std=config.initializer_range)
-        self.logits_matmul = ops.MatMul(transpose_b=True)
+        self.logits_matmul = WeightMatMul()
         self.loss = CausalLMLoss()
 
     def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
