@@ -109,6 +109,13 @@ class Embedding(nn.Cell):
         return ops.gather(self.weight, ids, 0)
 
 
+class Identity(nn.Cell):
+    """Returns its input (a place where model parallelism inserts communication)."""
+
+    def construct(self, x):
+        return x
+
+
 class Dropout(nn.Cell):
     """Dropout that is a no-op in eval mode and when p == 0 (nothing is compiled for it)."""
 

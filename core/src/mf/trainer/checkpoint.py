@@ -17,7 +17,8 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from ..fileio import read_json, write_json
+from ..fileio import atomic_path, read_json, write_json
+from ..weights import save_state_dict
 
 PREFIX = "checkpoint-"
 STATE_NAME = "trainer_state.json"
@@ -67,30 +68,62 @@ def newest_complete(output_dir) -> Optional[Path]:
     return None
 
 
-def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state: dict, tokenizer=None) -> Path:
-    """Write checkpoint-<step> atomically; returns its path."""
+def _barrier():
+    from mindspore import Tensor, ops
+
+    ops.AllReduce()(Tensor(np.zeros(1, np.float32))).asnumpy()
+
+
+def optimizer_file(rank: int) -> str:
+    return OPTIMIZER_NAME if rank == 0 else f"optimizer-rank{rank}.safetensors"
+
+
+def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state: dict, tokenizer=None,
+                    weights=None, rank: int = 0, world: int = 1) -> Path:
+    """Write checkpoint-<step> atomically; returns its path.
+
+    In a distributed run every rank calls this: rank 0 writes the (whole) model, each rank its
+    own optimizer state, and rank 0 renames the directory into place once all are written.
+    """
     output_dir = Path(output_dir)
     final = output_dir / f"{PREFIX}{step}"
     scratch = output_dir / f".{PREFIX}{step}.tmp"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    model.save_pretrained(scratch)
-    save_file({name: np.ascontiguousarray(value) for name, value in optimizer_tensors.items()},
-              str(scratch / OPTIMIZER_NAME), metadata={"format": "mf", "content": "optimizer"})
-    if tokenizer is not None:
-        tokenizer.save_pretrained(scratch)
-    files = {p.name: p.stat().st_size for p in scratch.iterdir() if p.is_file()}
-    write_json(scratch / STATE_NAME, {**state, "files": files})
-    if final.exists():
-        shutil.rmtree(final)
-    scratch.rename(final)
+    if rank == 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+    if world > 1:
+        _barrier()
+    with atomic_path(scratch / optimizer_file(rank)) as tmp:
+        save_file({name: np.ascontiguousarray(value) for name, value in optimizer_tensors.items()}, str(tmp),
+                  metadata={"format": "mf", "content": "optimizer"})
+    if world > 1:
+        _barrier()
+    if rank == 0:
+        if weights is None:
+            model.save_pretrained(scratch)
+        else:
+            save_state_dict(weights, scratch, extra_metadata={"model_type": model.config.model_type})
+            model.config.save_pretrained(scratch)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(scratch)
+        files = {p.name: p.stat().st_size for p in scratch.iterdir() if p.is_file()}
+        write_json(scratch / STATE_NAME, {**state, "files": files})
+        if final.exists():
+            shutil.rmtree(final)
+        scratch.rename(final)
+    if world > 1:
+        _barrier()
     return final
 
 
-def load_optimizer_tensors(checkpoint: Path) -> dict:
+def load_optimizer_tensors(checkpoint: Path, rank: int = 0) -> dict:
     from ..weights import read_safetensors
 
-    return read_safetensors(checkpoint / OPTIMIZER_NAME)[0]
+    path = checkpoint / optimizer_file(rank)
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint} has no optimizer state for rank {rank} ({path.name}); it was saved "
+                                f"by a run with a different parallel layout")
+    return read_safetensors(path)[0]
 
 
 def rotate(output_dir, keep: Optional[int], protect: Optional[Path] = None):

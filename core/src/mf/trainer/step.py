@@ -30,7 +30,10 @@ class NextTokenLoss(nn.Cell):
 class TrainStep(nn.Cell):
     """One micro-batch: loss and gradients; on the last micro-batch of a step, clip and update."""
 
-    def __init__(self, loss_net, optimizer, decayed_params, max_grad_norm, weight_decay, accumulation_steps):
+    def __init__(self, loss_net, optimizer, decayed_params, max_grad_norm, weight_decay, accumulation_steps,
+                 data_parallel_group=False):
+        """data_parallel_group: False for one data-parallel rank, else the group (None: the world)
+        over which gradients and the loss are summed."""
         super().__init__(auto_prefix=False)
         self.loss_net = loss_net
         self.optimizer = optimizer
@@ -43,6 +46,11 @@ class TrainStep(nn.Cell):
         if self.accumulating:
             self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
         self.sum_of_squares = kernels.op("sum_of_squares")
+        self.reduce = None
+        if data_parallel_group is not False:
+            from mindspore.communication import GlobalComm
+
+            self.reduce = ops.AllReduce(ops.ReduceOp.SUM, data_parallel_group or GlobalComm.WORLD_COMM_GROUP)
 
     def _global_norm(self, grads):
         total = ops.zeros((), ms.float32)
@@ -55,6 +63,10 @@ class TrainStep(nn.Cell):
 
     def construct(self, input_ids, labels, scale, attention_mask=None, update=True):
         loss, grads = self.grad_fn(input_ids, labels, scale, attention_mask)
+        if self.reduce is not None:
+            # each rank's loss is its rows' share of the global mean: summing gives the global gradient
+            loss = self.reduce(loss)
+            grads = tuple(self.reduce(g) for g in grads)
         if self.accumulating:
             if not update:
                 for buffer, grad in zip(self.accumulated, grads):

@@ -12,6 +12,7 @@ from mindspore import Tensor
 from ..errors import MFError
 from ..modeling import PreTrainedModel
 from ..parallel import ParallelConfig, RecomputeConfig
+from ..parallel.distributed import Topology
 from ..plugins import get_plugin_manager, get_registry
 from . import checkpoint as ckpt
 from .arguments import TrainingArguments, TrainingError
@@ -66,6 +67,7 @@ class Trainer:
         self.parallel_config = ParallelConfig()
         self.recompute_config = RecomputeConfig()
         self.state = TrainerState()
+        self.topology = Topology()
         self._pet_applied = False
 
     # ---- configuration (the tutorial's API) ----------------------------------------------
@@ -149,15 +151,12 @@ class Trainer:
 
     def _check_single_process(self):
         if self.parallel_config.world_size > 1 or self.parallel_config.optimizer_shard:
-            from ..parallel.distributed import world_size
-
-            if world_size() == 1:
-                raise TrainingError(
-                    f"set_parallel_config asks for {self.parallel_config.world_size} devices "
-                    f"(data {self.parallel_config.data_parallel} x model {self.parallel_config.model_parallel} x "
-                    f"pipeline {self.parallel_config.pipeline_stage}) but this is a single process; start the "
-                    f"processes with `mf launch --nproc {self.parallel_config.world_size} -- ...` and "
-                    f"init_context(use_parallel=True)")
+            raise TrainingError(
+                f"set_parallel_config asks for {self.parallel_config.world_size} devices "
+                f"(data {self.parallel_config.data_parallel} x model {self.parallel_config.model_parallel} x "
+                f"pipeline {self.parallel_config.pipeline_stage}) but this is a single process; start the "
+                f"processes with `mf launch --nproc {self.parallel_config.world_size} -- ...` and "
+                f"init_context(use_parallel=True)")
 
     # ---- train / finetune --------------------------------------------------------------
     def train(self, resume_from_checkpoint=None, **unused) -> TrainerState:
@@ -172,15 +171,26 @@ class Trainer:
         args = self.args
         if self.train_dataset is None:
             raise TrainingError("no train_dataset: pass one to Trainer(...)")
-        self._check_single_process()
         resume = args.resume_from_checkpoint if resume is None else resume
         ms.set_seed(args.seed)
         with graph_mode():
+            self.topology, groups = self._setup_parallel()
+            checkpoint = self._find_checkpoint(resume) if resume else None
             model = self._get_model(require_weights, weights_from)
+            if checkpoint is not None:
+                from ..weights import load_state_dict
+
+                weights, fmt = load_state_dict(checkpoint)
+                model.load_weights(weights, fmt, where=str(checkpoint))
             self._apply_pet(model)
             self._apply_recompute(model)
-            feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model), args.batch_size,
-                             args.shuffle, args.data_seed, args.on_bad_line)
+            if self.topology.mp > 1:
+                from ..parallel.tensor_parallel import apply_tensor_parallel
+
+                apply_tensor_parallel(model, self._family(model).sharding_plan, self.topology.mp_rank,
+                                      self.topology.mp, groups.get("mp"))
+            feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model),
+                             args.batch_size * self.topology.dp, args.shuffle, args.data_seed, args.on_bad_line)
             _check_fits(model, feed.seq_length)
             accumulation = args.gradient_accumulation_steps
             steps_per_epoch = feed.num_batches // accumulation
@@ -190,34 +200,70 @@ class Trainer:
             max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
             params = model.trainable_params()
             optimizer, decayed = build_optimizer(params, args)
+            dp_group = groups.get("dp") if self.topology.dp > 1 else False
             step = TrainStep(NextTokenLoss(model), optimizer, decayed, args.max_grad_norm, args.weight_decay,
-                             accumulation)
+                             accumulation, data_parallel_group=dp_group)
             self.state = TrainerState(max_steps=max_steps)
-            last_good = self._resume(resume, model, optimizer, params) if resume else None
+            if checkpoint is not None:
+                load_optimizer_state(optimizer, params, ckpt.load_optimizer_tensors(checkpoint, self.topology.rank),
+                                     str(checkpoint))
+                self.state = TrainerState.from_dict(ckpt.read_json(checkpoint / ckpt.STATE_NAME)["state"])
+                self._say(f"resumed from {checkpoint} at step {self.state.global_step}")
             self.state.max_steps = max_steps
-            self._loop(model, step, optimizer, params, feed, steps_per_epoch, last_good)
+            self._loop(model, step, optimizer, params, feed, steps_per_epoch, checkpoint)
         return self.state
 
-    def _resume(self, resume, model, optimizer, params) -> Path:
+    def _setup_parallel(self):
+        """The topology of this run and its communication groups, after validating the configuration."""
+        from ..parallel.distributed import Topology, is_distributed, rank, world_size
+        from ..parallel.validation import validate_parallel
+
+        parallel = self.parallel_config
+        if not is_distributed():
+            self._check_single_process()
+            return Topology(), {}
+        config = self.model.config if self.model is not None else self._source_config()
+        plan = self._family_of_config(config).sharding_plan if config is not None else None
+        validate_parallel(parallel, world_size(), config, plan, self.args.batch_size)
+        topology = Topology(parallel.data_parallel, parallel.model_parallel, parallel.pipeline_stage, rank())
+        if topology.pp > 1:
+            raise TrainingError("pipeline_stage > 1 runs through Trainer.train only with model_parallel and "
+                                "data_parallel; see mf.parallel.pipeline")
+        return topology, topology.create_groups()
+
+    def _source_config(self):
+        from ..auto import AutoConfig
+
+        return AutoConfig.from_pretrained(self.model_source) if self.model_source is not None else None
+
+    @staticmethod
+    def _family_of_config(config):
+        return get_registry().family(config.model_type)
+
+    def _family(self, model):
+        return self._family_of_config(model.config)
+
+    def _find_checkpoint(self, resume) -> Path:
         if resume is True:
             checkpoint = ckpt.newest_complete(self.args.output_dir)
             if checkpoint is None:
                 raise TrainingError(f"resume_from_checkpoint=True but {self.args.output_dir} has no complete "
                                     f"checkpoint; train without it to start fresh")
-        else:
-            checkpoint = Path(resume)
-            problem = ckpt.problem_with(checkpoint) if checkpoint.is_dir() else f"{checkpoint} does not exist"
-            if problem:
-                raise TrainingError(f"cannot resume from {checkpoint}: {problem}")
-        from ..weights import load_state_dict
-
-        weights, fmt = load_state_dict(checkpoint)
-        model.load_weights(weights, fmt, where=str(checkpoint))
-        load_optimizer_state(optimizer, params, ckpt.load_optimizer_tensors(checkpoint), str(checkpoint))
-        saved = ckpt.read_json(checkpoint / ckpt.STATE_NAME)
-        self.state = TrainerState.from_dict(saved["state"])
-        print(f"resumed from {checkpoint} at step {self.state.global_step}")
+            return checkpoint
+        checkpoint = Path(resume)
+        problem = ckpt.problem_with(checkpoint) if checkpoint.is_dir() else f"{checkpoint} does not exist"
+        if problem:
+            raise TrainingError(f"cannot resume from {checkpoint}: {problem}")
         return checkpoint
+
+    @property
+    def is_main_process(self) -> bool:
+        """Rank 0 writes logs, metrics and checkpoints."""
+        return self.topology.rank == 0
+
+    def _say(self, text):
+        if self.is_main_process:
+            print(text, flush=True)
 
     def _micro_batches(self, feed):
         while True:
@@ -232,22 +278,26 @@ class Trainer:
 
         args, state = self.args, self.state
         hooks = get_plugin_manager().hook
-        writer = MetricsWriter(args.output_dir)
+        writer = MetricsWriter(args.output_dir) if self.is_main_process else None
         self._notify("on_train_begin")
         hooks.mf_on_train_begin(trainer=self)
         total, trainable = model.num_parameters(), model.num_parameters(only_trainable=True)
-        print(f"training {type(model).__name__}: {trainable:,} trainable of {total:,} parameters, "
-              f"{state.max_steps} steps")
+        layout = "" if self.topology.size == 1 else \
+            f" on each of {self.topology.size} ranks (dp {self.topology.dp} x mp {self.topology.mp})"
+        self._say(f"training {type(model).__name__}: {trainable:,} trainable of {total:,} parameters{layout}, "
+                  f"{state.max_steps} steps")
         model.set_train(True)
         batches = self._micro_batches(feed)
         pending, window = [], []
         progress = tqdm(total=state.max_steps, initial=state.global_step, desc="training", unit="step",
-                        dynamic_ncols=True)
+                        dynamic_ncols=True, disable=not self.is_main_process)
         started = time.perf_counter()
         try:
             while state.global_step < state.max_steps and not state.should_stop:
                 micro = [model_inputs(next(batches)) for _ in range(args.gradient_accumulation_steps)]
+                # the loss is normalised by the global batch's tokens; each data-parallel rank takes its rows
                 tokens = sum(labelled_tokens(labels) for _, labels, _ in micro)
+                micro = [self._my_rows(part) for part in micro]
                 if tokens == 0:
                     raise TrainingError(f"step {state.global_step + 1} has no labelled token (all padding)")
                 lr = learning_rate_at(state.global_step, args, state.max_steps)
@@ -282,22 +332,45 @@ class Trainer:
             progress.close()
             model.set_train(False)
             last_good = self._save(model, optimizer, params, hooks)
-            pet = model.__dict__.get("_mf_pet")
-            if pet and pet["method"] == "lora":
-                from ..pet import save_adapter
-
-                save_adapter(model, args.output_dir)  # the adapter alone, as PEFT saves it
-            else:
-                model.save_pretrained(args.output_dir)
-            if self.tokenizer is not None:
-                self.tokenizer.save_pretrained(args.output_dir)
-            if args.plot_loss:
-                plot_loss_curve(state.log_history, Path(args.output_dir) / "loss_curve.png")
+            self._save_final(model)
         finally:
             progress.close()
             model.set_train(False)
         self._notify("on_train_end")
         return state
+
+    def _my_rows(self, inputs):
+        if self.topology.dp == 1:
+            return inputs
+        return tuple(None if part is None else np.array_split(part, self.topology.dp)[self.topology.dp_rank]
+                     for part in inputs)
+
+    def _save_final(self, model):
+        """The trained model (or LoRA adapter), tokenizer and loss curve in output_dir."""
+        args = self.args
+        pet = model.__dict__.get("_mf_pet")
+        if pet and pet["method"] == "lora":
+            if self.is_main_process:
+                from ..pet import save_adapter
+
+                save_adapter(model, args.output_dir)  # the adapter alone, as PEFT saves it
+        else:
+            weights = self._model_weights(model)
+            if self.is_main_process:
+                _save_weights(model, weights, args.output_dir)
+        if self.is_main_process:
+            if self.tokenizer is not None:
+                self.tokenizer.save_pretrained(args.output_dir)
+            if args.plot_loss:
+                plot_loss_curve(self.state.log_history, Path(args.output_dir) / "loss_curve.png")
+
+    def _model_weights(self, model):
+        """The whole model's tensors (gathered from model-parallel ranks: collective)."""
+        if model.__dict__.get("_mf_tensor_parallel"):
+            from ..parallel.tensor_parallel import full_state_dict
+
+            return full_state_dict(model)
+        return model.state_dict()
 
     def _eval_due(self) -> bool:
         args = self.args
@@ -321,6 +394,10 @@ class Trainer:
         return done
 
     def _log(self, window, started, writer, progress):
+        if writer is None:
+            self.state.log_history.append({"step": window[-1]["step"],
+                                           "loss": float(np.mean([w["loss"] for w in window]))})
+            return
         elapsed = max(time.perf_counter() - started, 1e-9)
         record = {"step": window[-1]["step"], "epoch": self.state.epoch,
                   "loss": float(np.mean([w["loss"] for w in window])),
@@ -334,13 +411,17 @@ class Trainer:
     def _log_eval(self, metrics, writer, hooks):
         record = {"step": self.state.global_step, **metrics}
         self.state.log_history.append(record)
-        writer.write(record)
+        if writer is not None:
+            writer.write(record)
 
     def _save(self, model, optimizer, params, hooks) -> Path:
-        state = {"state": self.state.to_dict(), "args": self.args.to_dict(), "mf_format": 1}
+        state = {"state": self.state.to_dict(), "args": self.args.to_dict(), "mf_format": 1,
+                 "topology": {"dp": self.topology.dp, "mp": self.topology.mp, "pp": self.topology.pp}}
         path = ckpt.save_checkpoint(self.args.output_dir, self.state.global_step, model,
-                                    optimizer_state(optimizer, params), state)
-        ckpt.rotate(self.args.output_dir, self.args.save_total_limit, protect=path)
+                                    optimizer_state(optimizer, params), state, weights=self._model_weights(model),
+                                    rank=self.topology.rank, world=self.topology.size)
+        if self.is_main_process:
+            ckpt.rotate(self.args.output_dir, self.args.save_total_limit, protect=path)
         self._notify("on_save", path)
         hooks.mf_on_save(trainer=self, checkpoint_dir=path)
         return path
@@ -413,6 +494,13 @@ def _check_dataset(dataset, name):
         raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
                            f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
     return str(path)
+
+
+def _save_weights(model, weights, directory):
+    from ..weights import MF_FORMAT, save_state_dict
+
+    save_state_dict(weights, directory, MF_FORMAT, extra_metadata={"model_type": model.config.model_type})
+    model.config.save_pretrained(directory)
 
 
 def _context_length(model) -> Optional[int]:

@@ -5,7 +5,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
+from mf.nn import (CausalLMLoss, Identity, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
                    causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention,
                    split_heads, write_cache)
 
@@ -123,6 +123,9 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
                                   init_std=config.initializer_range)
         self.logits_matmul = WeightMatMul()
         self.loss = CausalLMLoss()
+        # where tensor parallelism sums the head's input gradient and gathers vocabulary-split logits
+        self.lm_input = Identity()
+        self.lm_output = Identity()
 
     def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
                   cache_index=None, last_token_only=False):
@@ -131,7 +134,8 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
             hidden = hidden[:, -1:, :]
         batch, length, width = hidden.shape
         weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(hidden.reshape(-1, width), weight).reshape(batch, length, -1)
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
+        logits = self.lm_output(logits).reshape(batch, length, -1)
         if labels is None:
             return logits
         return self.loss(logits, labels), logits

@@ -4,6 +4,7 @@ from mf import hookimpl
 from . import convert
 from .configuration import GPT2Config
 from .modeling import GPT2LMHeadModel, GPT2Model
+from .sharding import GPT2_SHARDING
 from .presets import GPT2_LORA_PRESETS, GPT2_PRESETS
 from .processing import GPT2Processor
 from .tokenization import GPT2Tokenizer, bundled_vocab_files
@@ -14,7 +15,7 @@ def mf_register_models(registry):
     registry.add_model_family(
         "gpt2", GPT2Config, {"base": GPT2Model, "causal_lm": GPT2LMHeadModel}, default_role="causal_lm",
         tokenizer_class=GPT2Tokenizer, processor_class=GPT2Processor, converter=convert,
-        hf_model_types=("gpt2",), pet_target_modules=("c_attn", "attn.c_proj"))
+        hf_model_types=("gpt2",), sharding_plan=GPT2_SHARDING, pet_target_modules=("c_attn", "attn.c_proj"))
     for name, (description, config) in GPT2_PRESETS.items():
         registry.add_preset(name, "gpt2", config, description=description,
                             tokenizer=bundled_vocab_files(), processor={"max_length": 128})

@@ -9,7 +9,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
+from mf.nn import (CausalLMLoss, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
                    causal_mask_bias, grouped_query_attention, kv_cache_shape, merge_heads, padding_mask_bias,
                    rotary_tables, split_heads, write_cache)
 
@@ -122,6 +122,9 @@ class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
             self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False, init_std=config.initializer_range)
         self.logits_matmul = WeightMatMul()
         self.loss = CausalLMLoss()
+        # where tensor parallelism sums the head's input gradient and gathers vocabulary-split logits
+        self.lm_input = Identity()
+        self.lm_output = Identity()
 
     def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
                   cache_index=None, last_token_only=False):
@@ -130,7 +133,8 @@ class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
             hidden = hidden[:, -1:, :]
         batch, length, width = hidden.shape
         weight = self.model.tok_embeddings.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(hidden.reshape(-1, width), weight).reshape(batch, length, -1)
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
+        logits = self.lm_output(logits).reshape(batch, length, -1)
         if labels is None:
             return logits
         return self.loss(logits, labels), logits

@@ -4,6 +4,7 @@ from mf import hookimpl
 from . import convert
 from .configuration import LlamaConfig
 from .modeling import LlamaForCausalLM, LlamaModel
+from .sharding import LLAMA_SHARDING
 from .presets import LLAMA_LORA_PRESETS, LLAMA_PRESETS
 from .tokenization import LlamaTokenizer, bundled_tokenizer_model
 
@@ -13,7 +14,7 @@ def mf_register_models(registry):
     registry.add_model_family(
         "llama", LlamaConfig, {"base": LlamaModel, "causal_lm": LlamaForCausalLM}, default_role="causal_lm",
         tokenizer_class=LlamaTokenizer, converter=convert, hf_model_types=("llama",),
-        pet_target_modules=("wq", "wk", "wv", "wo"))
+        sharding_plan=LLAMA_SHARDING, pet_target_modules=("wq", "wk", "wv", "wo"))
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in LLAMA_PRESETS.items():
         registry.add_preset(name, "llama", config, description=description, tokenizer=tokenizer)
