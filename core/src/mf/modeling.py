@@ -1,4 +1,5 @@
 """PreTrainedModel: a MindSpore Cell that saves and loads itself in the Hugging Face layout."""
+import time
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -130,6 +131,16 @@ class PreTrainedModel(nn.Cell):
             if isinstance(cell, nn.CellList):
                 return [(f"{name}.{i}", block) for i, block in enumerate(cell)]
         return []
+
+    def structure_changed(self):
+        """Forget graphs compiled before layers were replaced (LoRA, tensor parallelism, merging).
+
+        MindSpore keys a compiled graph by the Cell and its input shapes, not by its layers, so a
+        model called before a layer swap would keep running the old graph.
+        """
+        for _, cell in self.cells_and_names():
+            object.__setattr__(cell, "_create_time", time.time_ns())
+        self.__dict__.pop("_mf_decoders", None)
 
     def num_parameters(self, only_trainable: bool = False) -> int:
         """How many parameters the model has (shared ones counted once)."""

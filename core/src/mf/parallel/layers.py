@@ -89,6 +89,7 @@ class RowParallelLinear(nn.Cell):
     def __init__(self, full: Linear, cols: np.ndarray, group):
         super().__init__()
         self.in_features, self.out_features = len(cols), full.out_features
+        self.full_in_features = full.in_features
         self.weight = Parameter(ms.Tensor(full.weight.asnumpy()[:, cols]), name="weight")
         self.bias = Parameter(ms.Tensor(full.bias.asnumpy()), name="bias") if full.bias is not None else None
         self.matmul = WeightMatMul()

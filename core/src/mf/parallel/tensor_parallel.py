@@ -89,6 +89,7 @@ def apply_tensor_parallel(model, plan: ShardingPlan, index: int, parts: int, gro
     model.lm_input = CopyToGroup(group)
     model.lm_output = GatherFromGroup(group, start, end, vocab_size)
     _rename_parameters(model)
+    model.structure_changed()
     model.__dict__["_mf_tensor_parallel"] = {"index": index, "parts": parts, "group": group}
     return model
 
@@ -96,6 +97,12 @@ def apply_tensor_parallel(model, plan: ShardingPlan, index: int, parts: int, gro
 def full_state_dict(model) -> Dict[str, np.ndarray]:
     """The whole model's tensors, with tensor-parallel slices gathered from the group (collective:
     every rank of the group must call it)."""
+    return gather_full({name: param.asnumpy() for name, param in model.parameters_and_names()}, model)
+
+
+def gather_full(tensors: Dict[str, np.ndarray], model) -> Dict[str, np.ndarray]:
+    """Full-size versions of per-parameter tensors (weights or their gradients) of a
+    tensor-parallel model, by parameter name (collective over the model-parallel group)."""
     from mindspore import ops
     from mindspore.communication import GlobalComm
 
@@ -105,8 +112,7 @@ def full_state_dict(model) -> Dict[str, np.ndarray]:
     reduce = None
     if info:
         reduce = ops.AllReduce(ops.ReduceOp.SUM, info["group"] or GlobalComm.WORLD_COMM_GROUP)
-    for name, param in model.parameters_and_names():
-        value = param.asnumpy()
+    for name, value in tensors.items():
         owner, _, leaf = name.rpartition(".")
         cell = layers.get(owner)
         full = None
@@ -124,3 +130,11 @@ def full_state_dict(model) -> Dict[str, np.ndarray]:
             value = reduce(ms.Tensor(full)).asnumpy()
         state[name] = value
     return state
+
+
+def is_sharded(model, name: str) -> bool:
+    """Whether parameter `name` of a tensor-parallel model holds only this rank's slice."""
+    owner, _, leaf = name.rpartition(".")
+    cell = dict(model.cells_and_names()).get(owner)
+    return isinstance(cell, (VocabParallelEmbedding, ColumnParallelLinear)) or \
+        (isinstance(cell, RowParallelLinear) and leaf == "weight")

@@ -18,6 +18,8 @@ def validate_parallel(parallel, world: int, config=None, plan=None, batch_size: 
         raise ParallelError(f"the global batch ({batch_size} x data_parallel {dp} = {batch_size * dp}) must be "
                             f"divisible by data_parallel x micro_batch_num ({dp} x {micro}); change the batch "
                             f"size to a multiple of {micro} or micro_batch_num to a divisor of {batch_size}")
+    if pp > 1 and batch_size is not None and batch_size < micro:
+        raise ParallelError(f"micro_batch_num ({micro}) exceeds the per-rank batch ({batch_size}); lower it")
     if micro > 1 and pp == 1:
         raise ParallelError(f"micro_batch_num={micro} only applies to pipeline parallelism (pipeline_stage > 1); "
                             f"use gradient_accumulation_steps for micro-batches without a pipeline")

@@ -112,6 +112,11 @@ def _rename_parameters(model):
         param.name = name
 
 
+def _structure_changed(model):
+    if hasattr(model, "structure_changed"):
+        model.structure_changed()
+
+
 def default_targets(model):
     from ..plugins import get_registry
 
@@ -147,6 +152,7 @@ def apply_lora(model, config: Optional[LoraConfig] = None, **options):
             for param in cell.get_parameters():
                 param.requires_grad = True
     _rename_parameters(model)
+    _structure_changed(model)
     model.__dict__["_mf_pet"] = {"method": "lora", "config": config}
     return model
 
@@ -262,5 +268,6 @@ def merge_and_unload(model):
     for param in model.get_parameters():
         param.requires_grad = True
     _rename_parameters(model)
+    _structure_changed(model)
     model.__dict__.pop("_mf_pet", None)
     return model

@@ -31,9 +31,10 @@ class TrainStep(nn.Cell):
     """One micro-batch: loss and gradients; on the last micro-batch of a step, clip and update."""
 
     def __init__(self, loss_net, optimizer, decayed_params, max_grad_norm, weight_decay, accumulation_steps,
-                 data_parallel_group=False):
+                 data_parallel_group=False, model_parallel_group=False, sharded=()):
         """data_parallel_group: False for one data-parallel rank, else the group (None: the world)
-        over which gradients and the loss are summed."""
+        over which gradients and the loss are summed. model_parallel_group and sharded (one flag per
+        trainable parameter) make the gradient norm count tensor-parallel slices from every rank."""
         super().__init__(auto_prefix=False)
         self.loss_net = loss_net
         self.optimizer = optimizer
@@ -46,20 +47,32 @@ class TrainStep(nn.Cell):
         if self.accumulating:
             self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
         self.sum_of_squares = kernels.op("sum_of_squares")
+        from mindspore.communication import GlobalComm
+
         self.reduce = None
         if data_parallel_group is not False:
-            from mindspore.communication import GlobalComm
-
             self.reduce = ops.AllReduce(ops.ReduceOp.SUM, data_parallel_group or GlobalComm.WORLD_COMM_GROUP)
+        self.model_reduce = None
+        self.sharded = tuple(sharded) if sharded else tuple(False for _ in self.weights)
+        if model_parallel_group is not False:
+            self.model_reduce = ops.AllReduce(ops.ReduceOp.SUM, model_parallel_group or GlobalComm.WORLD_COMM_GROUP)
+
+    def _squares(self, grad):
+        if self.sum_of_squares is not None:
+            return self.sum_of_squares(grad).reshape(())
+        return ops.reduce_sum(grad * grad)
 
     def _global_norm(self, grads):
-        total = ops.zeros((), ms.float32)
-        for grad in grads:
-            if self.sum_of_squares is not None:
-                total = total + self.sum_of_squares(grad).reshape(())
+        replicated = ops.zeros((), ms.float32)
+        sliced = ops.zeros((), ms.float32)
+        for grad, sharded in zip(grads, self.sharded):
+            if sharded:
+                sliced = sliced + self._squares(grad)
             else:
-                total = total + ops.reduce_sum(grad * grad)
-        return ops.sqrt(total)
+                replicated = replicated + self._squares(grad)
+        if self.model_reduce is not None:  # each model-parallel rank holds a different slice
+            sliced = self.model_reduce(sliced)
+        return ops.sqrt(replicated + sliced)
 
     def construct(self, input_ids, labels, scale, attention_mask=None, update=True):
         loss, grads = self.grad_fn(input_ids, labels, scale, attention_mask)

@@ -68,6 +68,7 @@ class Trainer:
         self.recompute_config = RecomputeConfig()
         self.state = TrainerState()
         self.topology = Topology()
+        self._pipeline = None
         self._pet_applied = False
 
     # ---- configuration (the tutorial's API) ----------------------------------------------
@@ -199,10 +200,35 @@ class Trainer:
                                     f"batches per epoch; the data gives {feed.num_batches}")
             max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * steps_per_epoch)
             params = model.trainable_params()
-            optimizer, decayed = build_optimizer(params, args)
             dp_group = groups.get("dp") if self.topology.dp > 1 else False
-            step = TrainStep(NextTokenLoss(model), optimizer, decayed, args.max_grad_norm, args.weight_decay,
-                             accumulation, data_parallel_group=dp_group)
+            self._pipeline = None
+            if self.topology.pp > 1:
+                from ..parallel.pipeline import PipelineRunner
+
+                self._pipeline = PipelineRunner(model, args, self.topology, groups,
+                                                self.parallel_config.micro_batch_num)
+                optimizer, decayed, params = self._pipeline.optimizer, [], self._pipeline.params
+            elif self.parallel_config.optimizer_shard:
+                from ..parallel.zero import ShardedAdamW
+
+                if args.optim != "adamw":
+                    raise TrainingError(f"optimizer_shard works with optim='adamw', not '{args.optim}'")
+                optimizer, decayed = ShardedAdamW(params, args, self.topology.dp_rank, self.topology.dp,
+                                                  groups.get("dp")), []
+            else:
+                optimizer, decayed = build_optimizer(params, args)
+            mp_group, sharded = False, ()
+            if self._pipeline is not None:
+                step = self._pipeline
+            elif self.topology.mp > 1:
+                from ..parallel.tensor_parallel import is_sharded
+
+                mp_group = groups.get("mp")
+                sharded = [is_sharded(model, p.name) for p in optimizer.parameters]
+            if self._pipeline is None:
+                step = TrainStep(NextTokenLoss(model), optimizer, decayed, args.max_grad_norm, args.weight_decay,
+                                 accumulation, data_parallel_group=dp_group, model_parallel_group=mp_group,
+                                 sharded=sharded)
             self.state = TrainerState(max_steps=max_steps)
             if checkpoint is not None:
                 load_optimizer_state(optimizer, params, ckpt.load_optimizer_tensors(checkpoint, self.topology.rank),
@@ -226,9 +252,12 @@ class Trainer:
         plan = self._family_of_config(config).sharding_plan if config is not None else None
         validate_parallel(parallel, world_size(), config, plan, self.args.batch_size)
         topology = Topology(parallel.data_parallel, parallel.model_parallel, parallel.pipeline_stage, rank())
-        if topology.pp > 1:
-            raise TrainingError("pipeline_stage > 1 runs through Trainer.train only with model_parallel and "
-                                "data_parallel; see mf.parallel.pipeline")
+        if topology.pp > 1 and topology.mp > 1:
+            raise TrainingError("pipeline_stage > 1 together with model_parallel > 1 is not supported; use one of "
+                                "them (with data_parallel)")
+        if topology.pp > 1 and (self.args.gradient_accumulation_steps > 1 or parallel.optimizer_shard):
+            raise TrainingError("with pipeline_stage > 1 use micro_batch_num instead of gradient_accumulation_steps, "
+                                "and no optimizer_shard")
         return topology, topology.create_groups()
 
     def _source_config(self):
@@ -302,12 +331,7 @@ class Trainer:
                     raise TrainingError(f"step {state.global_step + 1} has no labelled token (all padding)")
                 lr = learning_rate_at(state.global_step, args, state.max_steps)
                 set_learning_rate(optimizer, lr)
-                loss = None
-                for i, (ids, labels, mask) in enumerate(micro):
-                    part, norm = step(Tensor(ids), Tensor(labels), Tensor(np.float32(tokens)),
-                                      None if mask is None else Tensor(mask),
-                                      i == len(micro) - 1)
-                    loss = part if loss is None else loss + part
+                loss, norm = self._run_step(step, micro, tokens)
                 state.global_step += 1
                 state.tokens_seen += sum(ids.size for ids, _, _ in micro)
                 pending.append((state.global_step, loss, norm, lr, sum(ids.size for ids, _, _ in micro)))
@@ -339,6 +363,20 @@ class Trainer:
         self._notify("on_train_end")
         return state
 
+    def _run_step(self, step, micro, tokens):
+        """One optimizer step over the micro-batches; returns (loss, grad norm) as Tensors."""
+        if self._pipeline is not None:
+            ids, labels, mask = micro[0]
+            if mask is not None:
+                raise TrainingError("pipeline parallel training takes packed data without padding")
+            return self._pipeline.step(ids, labels, tokens)
+        loss = None
+        for i, (ids, labels, mask) in enumerate(micro):
+            part, norm = step(Tensor(ids), Tensor(labels), Tensor(np.float32(tokens)),
+                              None if mask is None else Tensor(mask), i == len(micro) - 1)
+            loss = part if loss is None else loss + part
+        return loss, norm
+
     def _my_rows(self, inputs):
         if self.topology.dp == 1:
             return inputs
@@ -365,7 +403,9 @@ class Trainer:
                 plot_loss_curve(self.state.log_history, Path(args.output_dir) / "loss_curve.png")
 
     def _model_weights(self, model):
-        """The whole model's tensors (gathered from model-parallel ranks: collective)."""
+        """The whole model's tensors (gathered from model-parallel ranks or pipeline stages: collective)."""
+        if getattr(self, "_pipeline", None) is not None:
+            return self._pipeline.full_state_dict(model)
         if model.__dict__.get("_mf_tensor_parallel"):
             from ..parallel.tensor_parallel import full_state_dict
 

@@ -132,13 +132,43 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
         hidden = self.transformer(input_ids, attention_mask, position_ids, kv_cache, cache_index)
         if last_token_only:  # generation needs only the next-token logits
             hidden = hidden[:, -1:, :]
-        batch, length, width = hidden.shape
-        weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
-        logits = self.lm_output(logits).reshape(batch, length, -1)
+        logits = self.logits(hidden)
         if labels is None:
             return logits
         return self.loss(logits, labels), logits
+
+    def logits(self, hidden):
+        batch, length, width = hidden.shape
+        weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
+        return self.lm_output(logits).reshape(batch, length, -1)
+
+    # ---- pipeline stages (mf.parallel.pipeline): embedding, blocks, head ------------------
+    def stage_embed(self, input_ids):
+        length = input_ids.shape[1]
+        positions = ops.arange(0, length, dtype=input_ids.dtype).reshape(1, length)
+        return self.transformer.drop(self.transformer.wte(input_ids) + self.transformer.wpe(positions))
+
+    def stage_layer_inputs(self, input_ids):
+        length = input_ids.shape[1]
+        return (self.transformer.causal_bias[:, :, :length, :length],)
+
+    def stage_layers(self):
+        return self.transformer.h
+
+    def stage_head(self, hidden):
+        return self.logits(self.transformer.ln_f(hidden))
+
+    def stage_cells(self, first, last):
+        """The layers besides the blocks that the first and/or last pipeline stage computes with."""
+        cells = [self.transformer.wte, self.transformer.wpe] if first else []
+        if last:
+            cells += [self.transformer.ln_f, self.transformer.wte if self.tied else self.lm_head]
+        return cells
+
+    def tied_parameters(self):
+        """Names of parameters that the first and the last pipeline stage both use."""
+        return ["transformer.wte.weight"] if self.tied else []
 
     def kv_cache_shapes(self, batch_size, max_length):
         return self.transformer.kv_cache_shapes(batch_size, max_length)

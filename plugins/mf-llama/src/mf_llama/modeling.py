@@ -131,13 +131,44 @@ class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
         hidden = self.model(input_ids, attention_mask, position_ids, kv_cache, cache_index)
         if last_token_only:
             hidden = hidden[:, -1:, :]
-        batch, length, width = hidden.shape
-        weight = self.model.tok_embeddings.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
-        logits = self.lm_output(logits).reshape(batch, length, -1)
+        logits = self.logits(hidden)
         if labels is None:
             return logits
         return self.loss(logits, labels), logits
+
+    def logits(self, hidden):
+        batch, length, width = hidden.shape
+        weight = self.model.tok_embeddings.weight if self.tied else self.lm_head.weight
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
+        return self.lm_output(logits).reshape(batch, length, -1)
+
+    # ---- pipeline stages (mf.parallel.pipeline): embedding, blocks, head ------------------
+    def stage_embed(self, input_ids):
+        return self.model.tok_embeddings(input_ids)
+
+    def stage_layer_inputs(self, input_ids):
+        length = input_ids.shape[1]
+        positions = ops.arange(0, length, dtype=ms.int32).reshape(1, length)
+        cos = ops.gather(self.model.rotary_cos, positions, 0).expand_dims(1)
+        sin = ops.gather(self.model.rotary_sin, positions, 0).expand_dims(1)
+        return cos, sin, self.model.causal_bias[:, :, :length, :length]
+
+    def stage_layers(self):
+        return self.model.layers
+
+    def stage_head(self, hidden):
+        return self.logits(self.model.norm_out(hidden))
+
+    def stage_cells(self, first, last):
+        """The layers besides the blocks that the first and/or last pipeline stage computes with."""
+        cells = [self.model.tok_embeddings] if first else []
+        if last:
+            cells += [self.model.norm_out, self.model.tok_embeddings if self.tied else self.lm_head]
+        return cells
+
+    def tied_parameters(self):
+        """Names of parameters that the first and the last pipeline stage both use."""
+        return ["model.tok_embeddings.weight"] if self.tied else []
 
     def kv_cache_shapes(self, batch_size, max_length):
         return self.model.kv_cache_shapes(batch_size, max_length)

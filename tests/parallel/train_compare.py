@@ -1,0 +1,41 @@
+"""Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
+writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
+
+argv: OUT_DIR gpt2|llama dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
+a pipeline runs it as 2 micro-batches.
+"""
+import json
+import sys
+from pathlib import Path
+
+import mf  # noqa: F401
+import numpy as np
+import mindspore as ms
+
+from mf import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, TokenBlocks, Trainer, TrainingArguments
+from mf import init_context
+
+out_dir, family = Path(sys.argv[1]), sys.argv[2]
+dp, mp, pp, shard, optim = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1", sys.argv[7]
+recompute = len(sys.argv) > 8 and sys.argv[8] == "1"
+distributed = dp * mp * pp > 1
+rank, _ = init_context(use_parallel=distributed)
+ms.set_seed(0)
+if family == "gpt2":
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4, seq_length=32,
+                                       hidden_dropout=0.0, embedding_dropout=0.0, attention_dropout=0.0))
+else:
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
+                                         num_heads=4, n_kv_heads=2, seq_length=32))
+blocks = TokenBlocks(np.random.default_rng(0).integers(0, 101, (64, 17)))
+args = TrainingArguments(output_dir=str(out_dir), batch_size=8 // dp, learning_rate=1e-2, max_steps=3,
+                         logging_steps=1, save_steps=0, weight_decay=0.1, max_grad_norm=1.0, plot_loss=False,
+                         optim=optim)
+trainer = Trainer(model=model, args=args, train_dataset=blocks)
+trainer.set_parallel_config(data_parallel=dp, model_parallel=mp, pipeline_stage=pp,
+                            micro_batch_num=2 if pp > 1 else 1, optimizer_shard=shard)
+trainer.set_recompute_config(recompute=recompute)
+trainer.train()
+if rank == 0:
+    (out_dir / "losses.json").write_text(json.dumps([r["loss"] for r in trainer.state.log_history if "loss" in r]))
