@@ -31,14 +31,15 @@ def learning_rate_at(step: int, args: TrainingArguments, total_steps: int) -> fl
 
 def build_optimizer(params, args: TrainingArguments):
     """(optimizer, parameters that get decoupled weight decay)."""
+    decayed = [p for p in params if len(p.shape) >= 2] if args.weight_decay > 0 else []
     if args.optim == "sgd":
-        return nn.SGD(params, learning_rate=args.learning_rate, weight_decay=args.weight_decay), []
+        # decay applied by the train step, on matrices only (MindSpore's own filter goes by parameter name)
+        return nn.SGD(params, learning_rate=args.learning_rate, weight_decay=0.0), decayed
     if args.optim == "adam":  # weight decay as L2 on the gradient, like torch.optim.Adam
         return nn.Adam(params, learning_rate=args.learning_rate, beta1=args.adam_beta1, beta2=args.adam_beta2,
                        eps=args.adam_epsilon, weight_decay=args.weight_decay), []
     optimizer = nn.Adam(params, learning_rate=args.learning_rate, beta1=args.adam_beta1, beta2=args.adam_beta2,
                         eps=args.adam_epsilon, weight_decay=0.0)
-    decayed = [p for p in params if len(p.shape) >= 2] if args.weight_decay > 0 else []
     return optimizer, decayed
 
 
