@@ -77,6 +77,32 @@ def test_sum_of_squares():
     assert abs(float(kernels.op("sum_of_squares")(Tensor(x)).asnumpy()[0]) - float((x.astype(np.float64) ** 2).sum())) < 1e-2
 
 
+@pytest.mark.parametrize("batch, heads, groups, length, dim", [(2, 4, 4, 5, 8), (3, 6, 2, 7, 16), (1, 2, 1, 9, 4)])
+def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, heads, groups, length, dim):
+    from mf.nn import DotProductAttention, Dropout, causal_mask_bias, padding_mask_bias
+
+    rng = np.random.default_rng(0)
+    query = Tensor(rng.standard_normal((batch, length, heads, dim)).astype(np.float32))
+    key, value = (Tensor(rng.standard_normal((batch, length, groups, dim)).astype(np.float32)) for _ in range(2))
+    mask = np.ones((batch, length), np.int32)
+    mask[0, :2] = 0  # left padding: batch 0's first query row sees no key at all
+    bias = causal_mask_bias(length) + padding_mask_bias(Tensor(mask))
+    weights = Tensor(rng.standard_normal((batch, length, heads * dim)).astype(np.float32))
+    fused = DotProductAttention(0.3, Dropout(0.0))
+    assert fused.fused is not None
+    plain = DotProductAttention(0.3, Dropout(0.0))
+    plain.fused = None
+
+    def results(attention):
+        def loss(q, k, v):
+            return (attention(q, k, v, bias) * weights).sum()
+        value_, grads = ms.value_and_grad(loss, (0, 1, 2))(query, key, value)
+        return [value_.asnumpy()] + [g.asnumpy() for g in grads]
+
+    for a, b in zip(results(fused), results(plain)):
+        np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
+
+
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("MF_KERNELS", "0")
     assert kernels.op("gelu_tanh") is None

@@ -25,6 +25,7 @@ PLAN = ShardingPlan(column=["q"], divisible=["num_heads"])
     (dict(pipeline_stage=2, micro_batch_num=3), 2, 4, r"divisible by data_parallel x micro_batch_num \(1 x 3\)"),
     (dict(micro_batch_num=2), 1, 4, r"micro_batch_num=2 only applies to pipeline parallelism"),
     (dict(optimizer_shard=True, model_parallel=2), 2, 4, r"optimizer_shard splits .* data_parallel is 1"),
+    (dict(model_parallel=2, pipeline_stage=2), 4, 4, r"pipeline_stage > 1 together with model_parallel > 1"),
 ])
 def test_bad_layouts_name_the_rule(layout, world, batch, message):
     with pytest.raises(ParallelError, match=message):
@@ -32,8 +33,9 @@ def test_bad_layouts_name_the_rule(layout, world, batch, message):
 
 
 def test_good_layout_passes():
-    validate_parallel(ParallelConfig(data_parallel=2, model_parallel=2, pipeline_stage=2, micro_batch_num=2),
-                      8, Shape(), PLAN, 4)
+    validate_parallel(ParallelConfig(data_parallel=2, pipeline_stage=2, micro_batch_num=2), 4, Shape(), PLAN, 4)
+    validate_parallel(ParallelConfig(data_parallel=2, model_parallel=2, optimizer_shard=True), 4, Shape(), PLAN, 4,
+                      accumulation=2)
 
 
 def test_topology_places_ranks_model_parallel_fastest():

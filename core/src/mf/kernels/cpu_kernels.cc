@@ -7,9 +7,11 @@
 //   int F(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream, void *extra)
 // params holds the inputs, then the outputs. All tensors are contiguous float32
 // (labels int32). Return 0 on success.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 #include <omp.h>
 
@@ -46,6 +48,79 @@ void column_sum(const float *x, int64_t rows, int64_t cols, float *out) {
     const float *mine = partial.data() + static_cast<size_t>(t) * cols;
     for (int64_t c = 0; c < cols; ++c) out[c] += mine[c];
   }
+}
+
+// ---- attention helpers -----------------------------------------------------------------
+// Biases at or below this mark a key as hidden (mf's masks use -1e9).
+constexpr float kHidden = -1e8f;
+
+// Shapes of one fused attention call, token-major (as the projections produce them, so no
+// transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, 1, Tb, L] with
+// Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows).
+struct AttentionShape {
+  int64_t batch, heads, rows, dim, groups, keys, bias_batch, bias_rows;
+
+  AttentionShape(int *ndims, int64_t **shapes) {
+    batch = shapes[0][0], rows = shapes[0][1], heads = shapes[0][2], dim = shapes[0][3];
+    keys = shapes[1][1], groups = shapes[1][2];
+    bias_batch = shapes[3][0], bias_rows = shapes[3][ndims[3] - 2];
+  }
+  // offset of query (or output) row i of head h
+  int64_t q_offset(int64_t b, int64_t h, int64_t i) const { return ((b * rows + i) * heads + h) * dim; }
+  // offset of key (or value) 0 of group g; key j is j * kv_stride() further
+  int64_t kv_offset(int64_t b, int64_t g) const { return b * keys * groups * dim + g * dim; }
+  int64_t kv_stride() const { return groups * dim; }
+  const float *bias_row(const float *bias, int64_t b, int64_t i) const {
+    return bias + ((bias_batch == 1 ? 0 : b) * bias_rows + (bias_rows == 1 ? 0 : i)) * keys;
+  }
+  int64_t group_of(int64_t h) const { return h / (heads / groups); }
+};
+
+// keys x[j * stride + c] -> xt [D, L], so that a query row's scores are D vectorised passes
+void transpose_keys(const float *x, int64_t keys, int64_t dim, int64_t stride, float *xt) {
+  for (int64_t j = 0; j < keys; ++j)
+    for (int64_t c = 0; c < dim; ++c) xt[c * keys + j] = x[j * stride + c];
+}
+
+// dots[j] = x . k_j for every key, from the transposed keys kt [D, L]
+void row_dots(const float *x, const float *kt, int64_t keys, int64_t dim, float *dots) {
+  for (int64_t j = 0; j < keys; ++j) dots[j] = 0.f;
+  for (int64_t c = 0; c < dim; ++c) {
+    const float xc = x[c];
+    const float *col = kt + c * keys;
+#pragma omp simd
+    for (int64_t j = 0; j < keys; ++j) dots[j] += xc * col[j];
+  }
+}
+
+// scores[j] = scale * (q . k_j) + bias[j] for every key
+void row_scores(const float *q, const float *kt, const float *bias, float scale, int64_t keys, int64_t dim,
+                float *scores) {
+  row_dots(q, kt, keys, dim, scores);
+#pragma omp simd
+  for (int64_t j = 0; j < keys; ++j) scores[j] = scores[j] * scale + bias[j];
+}
+
+// scores -> exp(score - max) over the visible keys (0 for hidden ones); returns their sum
+float row_softmax(const float *bias, bool use_mask, int64_t keys, float *scores) {
+  float m = std::numeric_limits<float>::lowest();
+  for (int64_t j = 0; j < keys; ++j)
+    if (!use_mask || bias[j] > kHidden) m = std::max(m, scores[j]);
+  float total = 0.f;
+  for (int64_t j = 0; j < keys; ++j) {
+    const float p = (!use_mask || bias[j] > kHidden) ? std::exp(scores[j] - m) : 0.f;
+    scores[j] = p;
+    total += p;
+  }
+  return total;
+}
+
+// True when some key of the row is visible; a row without one attends to every key (as the
+// unfused softmax over equal, fully masked scores does).
+bool any_visible(const float *bias, int64_t keys) {
+  for (int64_t j = 0; j < keys; ++j)
+    if (bias[j] > kHidden) return true;
+  return false;
 }
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -396,6 +471,118 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
   double total = 0.0;
   for (double p : partial) total += p;
   *static_cast<float *>(params[1]) = static_cast<float>(total);
+  return 0;
+}
+
+// ---- attention: softmax(scale * q k^T + bias) v, without materialising the scores ---------
+// in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, 1, Tb, L], scale [1]
+// out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept)
+// Query head h reads key/value head h / (H / G) (grouped-query attention).
+int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *q = static_cast<const float *>(params[0]);
+  const float *k = static_cast<const float *>(params[1]);
+  const float *v = static_cast<const float *>(params[2]);
+  const float *bias = static_cast<const float *>(params[3]);
+  const float scale = *static_cast<const float *>(params[4]);
+  float *o = static_cast<float *>(params[5]);
+  const AttentionShape s(ndims, shapes);
+  constexpr int64_t kChunk = 64;  // query rows per work item
+  const int64_t chunks = (s.rows + kChunk - 1) / kChunk;
+#pragma omp parallel
+  {
+    std::vector<float> kt(s.dim * s.keys), scores(s.keys);
+#pragma omp for collapse(3) schedule(dynamic)
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t h = 0; h < s.heads; ++h)
+        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+          const int64_t g = s.group_of(h);
+          const float *values = v + s.kv_offset(b, g);
+          transpose_keys(k + s.kv_offset(b, g), s.keys, s.dim, s.kv_stride(), kt.data());
+          const int64_t end = std::min(s.rows, (chunk + 1) * kChunk);
+          for (int64_t i = chunk * kChunk; i < end; ++i) {
+            const float *brow = s.bias_row(bias, b, i);
+            const bool use_mask = any_visible(brow, s.keys);
+            row_scores(q + s.q_offset(b, h, i), kt.data(), brow, scale, s.keys, s.dim, scores.data());
+            const float total = row_softmax(brow, use_mask, s.keys, scores.data());
+            float *out = o + s.q_offset(b, h, i);
+            for (int64_t c = 0; c < s.dim; ++c) out[c] = 0.f;
+            for (int64_t j = 0; j < s.keys; ++j) {
+              const float p = scores[j];
+              if (p == 0.f) continue;
+              const float *vj = values + j * s.kv_stride();
+#pragma omp simd
+              for (int64_t c = 0; c < s.dim; ++c) out[c] += p * vj[c];
+            }
+            const float inv = 1.f / total;
+            for (int64_t c = 0; c < s.dim; ++c) out[c] *= inv;
+          }
+        }
+  }
+  return 0;
+}
+
+// in: q, k, v, bias, scale, o, do; out: dq, dk, dv
+// The probabilities are recomputed (from the scores, not a stored log-sum-exp: a fully masked
+// row's scores sit near -1e9, where a float log-sum-exp loses the normaliser). One work item is a (batch, key/value head) pair,
+// so it alone writes that head's dk and dv.
+int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *q = static_cast<const float *>(params[0]);
+  const float *k = static_cast<const float *>(params[1]);
+  const float *v = static_cast<const float *>(params[2]);
+  const float *bias = static_cast<const float *>(params[3]);
+  const float scale = *static_cast<const float *>(params[4]);
+  const float *o = static_cast<const float *>(params[5]);
+  const float *dout = static_cast<const float *>(params[6]);
+  float *dq = static_cast<float *>(params[7]);
+  float *dk = static_cast<float *>(params[8]);
+  float *dv = static_cast<float *>(params[9]);
+  const AttentionShape s(ndims, shapes);
+  const int64_t per_group = s.heads / s.groups;
+#pragma omp parallel
+  {
+    std::vector<float> kt(s.dim * s.keys), vt(s.dim * s.keys), probs(s.keys), dprobs(s.keys);
+#pragma omp for collapse(2) schedule(dynamic)
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const int64_t base = s.kv_offset(b, g), stride = s.kv_stride();
+        const float *keys = k + base;
+        float *dkeys = dk + base, *dvalues = dv + base;
+        for (int64_t j = 0; j < s.keys; ++j) {
+          std::fill(dkeys + j * stride, dkeys + j * stride + s.dim, 0.f);
+          std::fill(dvalues + j * stride, dvalues + j * stride + s.dim, 0.f);
+        }
+        transpose_keys(keys, s.keys, s.dim, stride, kt.data());
+        transpose_keys(v + base, s.keys, s.dim, stride, vt.data());
+        for (int64_t h = g * per_group; h < (g + 1) * per_group; ++h)
+          for (int64_t i = 0; i < s.rows; ++i) {
+            const int64_t row = s.q_offset(b, h, i);
+            const float *qi = q + row, *oi = o + row, *gi = dout + row;
+            float *dqi = dq + row;
+            const float *brow = s.bias_row(bias, b, i);
+            const bool use_mask = any_visible(brow, s.keys);
+            row_scores(qi, kt.data(), brow, scale, s.keys, s.dim, probs.data());
+            const float inv = 1.f / row_softmax(brow, use_mask, s.keys, probs.data());
+            // dprobs[j] = dout_i . v_j
+            row_dots(gi, vt.data(), s.keys, s.dim, dprobs.data());
+            float delta = 0.f;
+            for (int64_t c = 0; c < s.dim; ++c) delta += gi[c] * oi[c];
+            for (int64_t c = 0; c < s.dim; ++c) dqi[c] = 0.f;
+            for (int64_t j = 0; j < s.keys; ++j) {
+              if (probs[j] == 0.f) continue;
+              const float p = probs[j] * inv;
+              const float ds = p * (dprobs[j] - delta) * scale;
+              const float *kj = keys + j * stride;
+              float *dkj = dkeys + j * stride, *dvj = dvalues + j * stride;
+#pragma omp simd
+              for (int64_t c = 0; c < s.dim; ++c) {
+                dqi[c] += ds * kj[c];
+                dkj[c] += ds * qi[c];
+                dvj[c] += p * gi[c];
+              }
+            }
+          }
+      }
+  }
   return 0;
 }
 

@@ -1,7 +1,9 @@
 """Attention helpers: additive mask biases and scaled dot-product attention."""
 import numpy as np
 import mindspore as ms
-from mindspore import ops
+from mindspore import nn, ops
+
+from .. import kernels
 
 # Large enough to zero a softmax term, small enough not to overflow when added twice.
 MASK_VALUE = -1e9
@@ -116,7 +118,8 @@ def rotary_tables(head_dim, max_positions, theta=10000.0, scaling=None):
 def apply_rotary(x, cos, sin):
     """Rotate [B, heads, T, head_dim] by position, pairing adjacent features (Meta's LLaMA layout).
 
-    cos, sin: [B, 1, T, head_dim // 2].
+    cos, sin: [B, 1, T, head_dim // 2]; or x token-major [B, T, heads, head_dim] with cos, sin
+    [B, T, 1, head_dim // 2].
     """
     batch, heads, length, head_dim = x.shape
     pairs = x.reshape(batch, heads, length, head_dim // 2, 2)
@@ -142,3 +145,35 @@ def grouped_query_attention(query, key, value, bias, scale, dropout=None):
         (bias.shape[0], 1, repeat, length, keys)).reshape(bias.shape[0], 1, repeat * length, keys)
     out = scaled_dot_product_attention(folded, key, value, bias, scale, dropout)
     return out.reshape(batch, heads, length, head_dim)
+
+
+class DotProductAttention(nn.Cell):
+    """softmax(q k^T * scale + bias) v with dropout on the probabilities, on token-major tensors as
+    the projections produce them: query [B, T, heads, d], key and value [B, L, kv_heads, d]
+    (grouped-query attention when kv_heads < heads); returns [B, T, heads * d].
+
+    Uses mf's fused kernel for T > 1 when kernels are available and no dropout is active: it reads
+    the token-major layout directly and keeps nothing [B, heads, T, L]-sized for the backward pass,
+    which recomputes the probabilities. MindSpore's own ops keep about a dozen such tensors per
+    layer alive, and the head transposes they need stop MindSpore's recompute pass from freeing a
+    block's activations."""
+
+    def __init__(self, scale: float, dropout):
+        super().__init__()
+        self.scale = scale
+        self.scale_tensor = ms.Tensor(np.array([scale], np.float32))
+        self.dropout = dropout
+        self.fused = kernels.op("attention")
+
+    def construct(self, query, key, value, bias):
+        batch, length, heads, head_dim = query.shape
+        if self.fused is not None and length > 1 and not (self.training and self.dropout.p > 0):
+            out = self.fused(query, key, value, bias, self.scale_tensor)
+            return out.reshape(batch, length, heads * head_dim)
+        out = grouped_query_attention(query.transpose(0, 2, 1, 3), key.transpose(0, 2, 1, 3),
+                                      value.transpose(0, 2, 1, 3), bias, self.scale, self.dropout)
+        return merge_heads(out)
+
+    def heads_major(self, query, key, value, bias):
+        """The unfused attention on [B, heads, T, d] tensors (the key/value cache's layout)."""
+        return grouped_query_attention(query, key, value, bias, self.scale, self.dropout)

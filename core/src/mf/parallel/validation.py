@@ -3,8 +3,10 @@ run before any work starts; each error names the rule and the number to change."
 from .distributed import ParallelError
 
 
-def validate_parallel(parallel, world: int, config=None, plan=None, batch_size: int = None):
-    """Raise ParallelError for the first rule `parallel` (a ParallelConfig) breaks."""
+def validate_parallel(parallel, world: int, config=None, plan=None, batch_size: int = None,
+                      accumulation: int = 1):
+    """Raise ParallelError for the first rule `parallel` (a ParallelConfig) breaks; batch_size is the
+    per-rank batch, accumulation the gradient accumulation steps."""
     dp, mp, pp, micro = parallel.data_parallel, parallel.model_parallel, parallel.pipeline_stage, \
         parallel.micro_batch_num
     if dp * mp * pp != world:
@@ -23,6 +25,12 @@ def validate_parallel(parallel, world: int, config=None, plan=None, batch_size: 
     if micro > 1 and pp == 1:
         raise ParallelError(f"micro_batch_num={micro} only applies to pipeline parallelism (pipeline_stage > 1); "
                             f"use gradient_accumulation_steps for micro-batches without a pipeline")
+    if pp > 1 and mp > 1:
+        raise ParallelError("pipeline_stage > 1 together with model_parallel > 1 is not supported by mf yet; "
+                            "use one of them (each combines with data_parallel)")
+    if pp > 1 and (accumulation > 1 or parallel.optimizer_shard):
+        raise ParallelError("with pipeline_stage > 1 use micro_batch_num instead of gradient_accumulation_steps, "
+                            "and no optimizer_shard")
     if config is not None:
         layers = getattr(config, "num_layers", None)
         if layers is not None and pp > layers:

@@ -250,14 +250,9 @@ class Trainer:
             return Topology(), {}
         config = self.model.config if self.model is not None else self._source_config()
         plan = self._family_of_config(config).sharding_plan if config is not None else None
-        validate_parallel(parallel, world_size(), config, plan, self.args.batch_size)
+        validate_parallel(parallel, world_size(), config, plan, self.args.batch_size,
+                          self.args.gradient_accumulation_steps)
         topology = Topology(parallel.data_parallel, parallel.model_parallel, parallel.pipeline_stage, rank())
-        if topology.pp > 1 and topology.mp > 1:
-            raise TrainingError("pipeline_stage > 1 together with model_parallel > 1 is not supported; use one of "
-                                "them (with data_parallel)")
-        if topology.pp > 1 and (self.args.gradient_accumulation_steps > 1 or parallel.optimizer_shard):
-            raise TrainingError("with pipeline_stage > 1 use micro_batch_num instead of gradient_accumulation_steps, "
-                                "and no optimizer_shard")
         return topology, topology.create_groups()
 
     def _source_config(self):

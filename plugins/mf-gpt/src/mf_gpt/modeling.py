@@ -5,8 +5,8 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, Identity, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
-                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention,
+from mf.nn import (CausalLMLoss, DotProductAttention, Identity, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
+                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias,
                    split_heads, write_cache)
 
 from .configuration import GPT2Config
@@ -22,22 +22,25 @@ class GPT2Attention(nn.Cell):
         self.c_attn = Linear(config.hidden_size, 3 * config.hidden_size, init_std=std)
         # GPT-2 scales the residual projections by 1/sqrt(2 * layers) at initialisation
         self.c_proj = Linear(config.hidden_size, config.hidden_size, init_std=std / math.sqrt(2 * config.num_layers))
-        self.attn_dropout = Dropout(config.attention_dropout)
         self.resid_dropout = Dropout(config.hidden_dropout)
         scale = 1.0 / math.sqrt(self.head_dim) if config.scale_attn_weights else 1.0
         if config.scale_attn_by_inverse_layer_idx:
             scale /= layer_idx + 1
         self.scale = scale
+        self.attend = DotProductAttention(scale, Dropout(config.attention_dropout))
 
     def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
         query, key, value = ops.split(self.c_attn(x), self.hidden_size, axis=-1)
+        if key_cache is None:
+            batch, length, _ = x.shape
+            heads, head_dim = self.num_heads, self.hidden_size // self.num_heads
+            out = self.attend(query.reshape(batch, length, heads, head_dim), key.reshape(batch, length, heads, head_dim),
+                              value.reshape(batch, length, heads, head_dim), bias)
+            return self.resid_dropout(self.c_proj(out))
         query = split_heads(query, self.num_heads)
-        key = split_heads(key, self.num_heads)
-        value = split_heads(value, self.num_heads)
-        if key_cache is not None:
-            key = write_cache(key_cache, key, cache_index)
-            value = write_cache(value_cache, value, cache_index)
-        out = scaled_dot_product_attention(query, key, value, bias, self.scale, self.attn_dropout)
+        key = write_cache(key_cache, split_heads(key, self.num_heads), cache_index)
+        value = write_cache(value_cache, split_heads(value, self.num_heads), cache_index)
+        out = self.attend.heads_major(query, key, value, bias)
         return self.resid_dropout(self.c_proj(merge_heads(out)))
 
 

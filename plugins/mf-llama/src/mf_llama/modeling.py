@@ -9,8 +9,8 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
-                   causal_mask_bias, grouped_query_attention, kv_cache_shape, merge_heads, padding_mask_bias,
+from mf.nn import (CausalLMLoss, DotProductAttention, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
+                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias,
                    rotary_tables, split_heads, write_cache)
 
 from .configuration import LlamaConfig
@@ -27,17 +27,22 @@ class LlamaAttention(nn.Cell):
         self.wk = Linear(config.hidden_size, self.kv_heads * self.head_dim, bias=bias, init_std=std)
         self.wv = Linear(config.hidden_size, self.kv_heads * self.head_dim, bias=bias, init_std=std)
         self.wo = Linear(self.num_heads * self.head_dim, config.hidden_size, bias=bias, init_std=std)
-        self.dropout = Dropout(config.attention_dropout)
-        self.scale = 1.0 / float(np.sqrt(self.head_dim))
+        self.attend = DotProductAttention(1.0 / float(np.sqrt(self.head_dim)), Dropout(config.attention_dropout))
 
     def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
+        if key_cache is None:
+            # token-major [B, T, heads, d]: cos/sin [B, 1, T, d/2] become [B, T, 1, d/2] by a reshape
+            batch, length, _ = x.shape
+            cos_t = cos.reshape(cos.shape[0], length, 1, cos.shape[-1])
+            sin_t = sin.reshape(sin.shape[0], length, 1, sin.shape[-1])
+            query = apply_rotary(self.wq(x).reshape(batch, length, self.num_heads, self.head_dim), cos_t, sin_t)
+            key = apply_rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
+            value = self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
+            return self.wo(self.attend(query, key, value, bias))
         query = apply_rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
-        key = apply_rotary(split_heads(self.wk(x), self.kv_heads), cos, sin)
-        value = split_heads(self.wv(x), self.kv_heads)
-        if key_cache is not None:
-            key = write_cache(key_cache, key, cache_index)
-            value = write_cache(value_cache, value, cache_index)
-        out = grouped_query_attention(query, key, value, bias, self.scale, self.dropout)
+        key = write_cache(key_cache, apply_rotary(split_heads(self.wk(x), self.kv_heads), cos, sin), cache_index)
+        value = write_cache(value_cache, split_heads(self.wv(x), self.kv_heads), cache_index)
+        out = self.attend.heads_major(query, key, value, bias)
         return self.wo(merge_heads(out))
 
 
