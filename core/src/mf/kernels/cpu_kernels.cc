@@ -53,12 +53,14 @@ void column_sum(const float *x, int64_t rows, int64_t cols, float *out) {
 // ---- attention helpers -----------------------------------------------------------------
 // Biases at or below this mark a key as hidden (mf's masks use -1e9).
 constexpr float kHidden = -1e8f;
+// Query rows handled together: each key (and key column) loaded once serves all of them.
+constexpr int kTile = 4;
 
 // Shapes of one fused attention call, token-major (as the projections produce them, so no
 // transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, 1, Tb, L] with
 // Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows).
 struct AttentionShape {
-  int64_t batch, heads, rows, dim, groups, keys, bias_batch, bias_rows;
+  int64_t batch, rows, heads, dim, keys, groups, bias_batch, bias_rows;
 
   AttentionShape(int *ndims, int64_t **shapes) {
     batch = shapes[0][0], rows = shapes[0][1], heads = shapes[0][2], dim = shapes[0][3];
@@ -76,51 +78,75 @@ struct AttentionShape {
   int64_t group_of(int64_t h) const { return h / (heads / groups); }
 };
 
-// keys x[j * stride + c] -> xt [D, L], so that a query row's scores are D vectorised passes
+// keys x[j * stride + c] -> xt [D, L], so that scores are D vectorised passes over the keys
 void transpose_keys(const float *x, int64_t keys, int64_t dim, int64_t stride, float *xt) {
   for (int64_t j = 0; j < keys; ++j)
     for (int64_t c = 0; c < dim; ++c) xt[c * keys + j] = x[j * stride + c];
 }
 
-// dots[j] = x . k_j for every key, from the transposed keys kt [D, L]
-void row_dots(const float *x, const float *kt, int64_t keys, int64_t dim, float *dots) {
-  for (int64_t j = 0; j < keys; ++j) dots[j] = 0.f;
+// One tile of up to kTile query rows of one head: their bias rows, which keys [lo, hi) any of
+// them can see, and whether each row applies its mask (a row that sees no key attends to every
+// key, as the unfused softmax over equal, fully masked scores does).
+struct RowTile {
+  int n = 0;
+  int64_t lo = 0, hi = 0;
+  const float *bias[kTile];
+  bool use_mask[kTile];
+
+  RowTile(const AttentionShape &s, const float *all_bias, int64_t b, int64_t first, int64_t count) : n(count) {
+    lo = s.keys, hi = 0;
+    for (int r = 0; r < n; ++r) {
+      bias[r] = s.bias_row(all_bias, b, first + r);
+      int64_t first_visible = s.keys, last_visible = -1;
+      for (int64_t j = 0; j < s.keys; ++j)
+        if (bias[r][j] > kHidden) {
+          first_visible = std::min(first_visible, j);
+          last_visible = j;
+        }
+      use_mask[r] = last_visible >= 0;
+      if (!use_mask[r]) first_visible = 0, last_visible = s.keys - 1;
+      lo = std::min(lo, first_visible);
+      hi = std::max(hi, last_visible + 1);
+    }
+  }
+  bool visible(int r, int64_t j) const { return !use_mask[r] || bias[r][j] > kHidden; }
+};
+
+// out[r][j] = x_r . key_j for the tile's rows r and keys j in [lo, hi), from transposed keys kt [D, L]
+void tile_dots(const float *const *x, const RowTile &t, const float *kt, int64_t keys, int64_t dim, float *out) {
+  for (int r = 0; r < t.n; ++r)
+    for (int64_t j = t.lo; j < t.hi; ++j) out[r * keys + j] = 0.f;
   for (int64_t c = 0; c < dim; ++c) {
-    const float xc = x[c];
     const float *col = kt + c * keys;
+    for (int r = 0; r < t.n; ++r) {
+      const float xc = x[r][c];
+      float *row = out + r * keys;
 #pragma omp simd
-    for (int64_t j = 0; j < keys; ++j) dots[j] += xc * col[j];
+      for (int64_t j = t.lo; j < t.hi; ++j) row[j] += xc * col[j];
+    }
   }
 }
 
-// scores[j] = scale * (q . k_j) + bias[j] for every key
-void row_scores(const float *q, const float *kt, const float *bias, float scale, int64_t keys, int64_t dim,
-                float *scores) {
-  row_dots(q, kt, keys, dim, scores);
+// scores (dots) -> softmax probabilities over each row's visible keys in [lo, hi); hidden keys get 0
+void tile_softmax(const RowTile &t, float scale, int64_t keys, float *scores) {
+  for (int r = 0; r < t.n; ++r) {
+    float *row = scores + r * keys;
+    const float *bias = t.bias[r];
+    float m = std::numeric_limits<float>::lowest();
+    for (int64_t j = t.lo; j < t.hi; ++j) {
+      row[j] = row[j] * scale + bias[j];
+      if (t.visible(r, j)) m = std::max(m, row[j]);
+    }
+    float total = 0.f;
+    for (int64_t j = t.lo; j < t.hi; ++j) {
+      const float p = t.visible(r, j) ? std::exp(row[j] - m) : 0.f;
+      row[j] = p;
+      total += p;
+    }
+    const float inv = 1.f / total;
 #pragma omp simd
-  for (int64_t j = 0; j < keys; ++j) scores[j] = scores[j] * scale + bias[j];
-}
-
-// scores -> exp(score - max) over the visible keys (0 for hidden ones); returns their sum
-float row_softmax(const float *bias, bool use_mask, int64_t keys, float *scores) {
-  float m = std::numeric_limits<float>::lowest();
-  for (int64_t j = 0; j < keys; ++j)
-    if (!use_mask || bias[j] > kHidden) m = std::max(m, scores[j]);
-  float total = 0.f;
-  for (int64_t j = 0; j < keys; ++j) {
-    const float p = (!use_mask || bias[j] > kHidden) ? std::exp(scores[j] - m) : 0.f;
-    scores[j] = p;
-    total += p;
+    for (int64_t j = t.lo; j < t.hi; ++j) row[j] *= inv;
   }
-  return total;
-}
-
-// True when some key of the row is visible; a row without one attends to every key (as the
-// unfused softmax over equal, fully masked scores does).
-bool any_visible(const float *bias, int64_t keys) {
-  for (int64_t j = 0; j < keys; ++j)
-    if (bias[j] > kHidden) return true;
-  return false;
 }
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
@@ -476,8 +502,9 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
 
 // ---- attention: softmax(scale * q k^T + bias) v, without materialising the scores ---------
 // in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, 1, Tb, L], scale [1]
-// out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept)
-// Query head h reads key/value head h / (H / G) (grouped-query attention).
+// out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept).
+// Query head h reads key/value head h / (H / G) (grouped-query attention). Keys outside the
+// visible range of a tile of rows (the upper triangle of a causal mask) cost nothing.
 int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *q = static_cast<const float *>(params[0]);
   const float *k = static_cast<const float *>(params[1]);
@@ -488,33 +515,38 @@ int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const cha
   const AttentionShape s(ndims, shapes);
   constexpr int64_t kChunk = 64;  // query rows per work item
   const int64_t chunks = (s.rows + kChunk - 1) / kChunk;
+  const int64_t stride = s.kv_stride();
 #pragma omp parallel
   {
-    std::vector<float> kt(s.dim * s.keys), scores(s.keys);
+    std::vector<float> kt(s.dim * s.keys), probs(kTile * s.keys);
 #pragma omp for collapse(3) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t h = 0; h < s.heads; ++h)
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
           const int64_t g = s.group_of(h);
           const float *values = v + s.kv_offset(b, g);
-          transpose_keys(k + s.kv_offset(b, g), s.keys, s.dim, s.kv_stride(), kt.data());
+          transpose_keys(k + s.kv_offset(b, g), s.keys, s.dim, stride, kt.data());
           const int64_t end = std::min(s.rows, (chunk + 1) * kChunk);
-          for (int64_t i = chunk * kChunk; i < end; ++i) {
-            const float *brow = s.bias_row(bias, b, i);
-            const bool use_mask = any_visible(brow, s.keys);
-            row_scores(q + s.q_offset(b, h, i), kt.data(), brow, scale, s.keys, s.dim, scores.data());
-            const float total = row_softmax(brow, use_mask, s.keys, scores.data());
-            float *out = o + s.q_offset(b, h, i);
-            for (int64_t c = 0; c < s.dim; ++c) out[c] = 0.f;
-            for (int64_t j = 0; j < s.keys; ++j) {
-              const float p = scores[j];
-              if (p == 0.f) continue;
-              const float *vj = values + j * s.kv_stride();
-#pragma omp simd
-              for (int64_t c = 0; c < s.dim; ++c) out[c] += p * vj[c];
+          for (int64_t first = chunk * kChunk; first < end; first += kTile) {
+            const RowTile t(s, bias, b, first, std::min<int64_t>(kTile, end - first));
+            const float *x[kTile];
+            float *out[kTile];
+            for (int r = 0; r < t.n; ++r) {
+              x[r] = q + s.q_offset(b, h, first + r);
+              out[r] = o + s.q_offset(b, h, first + r);
+              std::fill(out[r], out[r] + s.dim, 0.f);
             }
-            const float inv = 1.f / total;
-            for (int64_t c = 0; c < s.dim; ++c) out[c] *= inv;
+            tile_dots(x, t, kt.data(), s.keys, s.dim, probs.data());
+            tile_softmax(t, scale, s.keys, probs.data());
+            for (int64_t j = t.lo; j < t.hi; ++j) {
+              const float *vj = values + j * stride;
+              for (int r = 0; r < t.n; ++r) {
+                const float p = probs[r * s.keys + j];
+                float *orow = out[r];
+#pragma omp simd
+                for (int64_t c = 0; c < s.dim; ++c) orow[c] += p * vj[c];
+              }
+            }
           }
         }
   }
@@ -522,9 +554,9 @@ int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const cha
 }
 
 // in: q, k, v, bias, scale, o, do; out: dq, dk, dv
-// The probabilities are recomputed (from the scores, not a stored log-sum-exp: a fully masked
-// row's scores sit near -1e9, where a float log-sum-exp loses the normaliser). One work item is a (batch, key/value head) pair,
-// so it alone writes that head's dk and dv.
+// The probabilities are recomputed from the scores (not from a stored log-sum-exp: a fully
+// masked row's scores sit near -1e9, where a float log-sum-exp loses the normaliser). One work
+// item is a (batch, key/value head) pair, so it alone writes that head's dk and dv.
 int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *q = static_cast<const float *>(params[0]);
   const float *k = static_cast<const float *>(params[1]);
@@ -537,14 +569,15 @@ int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const ch
   float *dk = static_cast<float *>(params[8]);
   float *dv = static_cast<float *>(params[9]);
   const AttentionShape s(ndims, shapes);
-  const int64_t per_group = s.heads / s.groups;
+  const int64_t per_group = s.heads / s.groups, stride = s.kv_stride();
 #pragma omp parallel
   {
-    std::vector<float> kt(s.dim * s.keys), vt(s.dim * s.keys), probs(s.keys), dprobs(s.keys);
+    std::vector<float> kt(s.dim * s.keys), vt(s.dim * s.keys), probs(kTile * s.keys), dprobs(kTile * s.keys);
+    std::vector<float> zeros(s.dim, 0.f), scratch(s.dim);
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t g = 0; g < s.groups; ++g) {
-        const int64_t base = s.kv_offset(b, g), stride = s.kv_stride();
+        const int64_t base = s.kv_offset(b, g);
         const float *keys = k + base;
         float *dkeys = dk + base, *dvalues = dv + base;
         for (int64_t j = 0; j < s.keys; ++j) {
@@ -554,30 +587,44 @@ int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const ch
         transpose_keys(keys, s.keys, s.dim, stride, kt.data());
         transpose_keys(v + base, s.keys, s.dim, stride, vt.data());
         for (int64_t h = g * per_group; h < (g + 1) * per_group; ++h)
-          for (int64_t i = 0; i < s.rows; ++i) {
-            const int64_t row = s.q_offset(b, h, i);
-            const float *qi = q + row, *oi = o + row, *gi = dout + row;
-            float *dqi = dq + row;
-            const float *brow = s.bias_row(bias, b, i);
-            const bool use_mask = any_visible(brow, s.keys);
-            row_scores(qi, kt.data(), brow, scale, s.keys, s.dim, probs.data());
-            const float inv = 1.f / row_softmax(brow, use_mask, s.keys, probs.data());
-            // dprobs[j] = dout_i . v_j
-            row_dots(gi, vt.data(), s.keys, s.dim, dprobs.data());
-            float delta = 0.f;
-            for (int64_t c = 0; c < s.dim; ++c) delta += gi[c] * oi[c];
-            for (int64_t c = 0; c < s.dim; ++c) dqi[c] = 0.f;
-            for (int64_t j = 0; j < s.keys; ++j) {
-              if (probs[j] == 0.f) continue;
-              const float p = probs[j] * inv;
-              const float ds = p * (dprobs[j] - delta) * scale;
+          for (int64_t first = 0; first < s.rows; first += kTile) {
+            const RowTile t(s, bias, b, first, std::min<int64_t>(kTile, s.rows - first));
+            // rows past the tile's end read zeros and write to scratch, so the loops below run kTile wide
+            const float *qi[kTile], *gi[kTile];
+            float *dqi[kTile];
+            float delta[kTile] = {};
+            for (int r = 0; r < kTile; ++r) qi[r] = gi[r] = zeros.data(), dqi[r] = scratch.data();
+            for (int r = 0; r < t.n; ++r) {
+              const int64_t row = s.q_offset(b, h, first + r);
+              qi[r] = q + row, gi[r] = dout + row, dqi[r] = dq + row;
+              std::fill(dqi[r], dqi[r] + s.dim, 0.f);
+              float d = 0.f;
+              for (int64_t c = 0; c < s.dim; ++c) d += gi[r][c] * o[row + c];
+              delta[r] = d;
+            }
+            tile_dots(qi, t, kt.data(), s.keys, s.dim, probs.data());
+            tile_softmax(t, scale, s.keys, probs.data());
+            tile_dots(gi, t, vt.data(), s.keys, s.dim, dprobs.data());  // dprobs[r][j] = do_r . v_j
+            for (int64_t j = t.lo; j < t.hi; ++j) {
+              float p[kTile] = {}, ds[kTile] = {};
+              for (int r = 0; r < t.n; ++r) {
+                p[r] = probs[r * s.keys + j];
+                ds[r] = p[r] * (dprobs[r * s.keys + j] - delta[r]) * scale;
+              }
               const float *kj = keys + j * stride;
               float *dkj = dkeys + j * stride, *dvj = dvalues + j * stride;
+              // dk_j and dv_j gather the whole tile in registers: one read-modify-write per key
 #pragma omp simd
               for (int64_t c = 0; c < s.dim; ++c) {
-                dqi[c] += ds * kj[c];
-                dkj[c] += ds * qi[c];
-                dvj[c] += p * gi[c];
+                float dk_c = 0.f, dv_c = 0.f;
+                const float k_c = kj[c];
+                for (int r = 0; r < kTile; ++r) {
+                  dk_c += ds[r] * qi[r][c];
+                  dv_c += p[r] * gi[r][c];
+                  dqi[r][c] += ds[r] * k_c;
+                }
+                dkj[c] += dk_c;
+                dvj[c] += dv_c;
               }
             }
           }
