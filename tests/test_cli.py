@@ -52,3 +52,31 @@ def test_convert_error_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().startswith("mf convert: error:") and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_plan_recommends_a_layout_for_llama_65b():
+    result = mf("plan", "--model", "llama_65b", "--devices", "64", "--device-memory", "64GB", "--seq-length", "2048",
+                "--global-batch", "1024")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "llama_65b: 65.29 B parameters; 64 devices x 64.0 GiB" in out
+    assert "Recommended: data_parallel=" in out and "trainer.set_parallel_config(data_parallel=" in out
+    assert "-- mf run --model_type llama_65b" in out and "mf launch --nproc 8 --nnodes 8" in out
+    import json
+
+    as_json = mf("plan", "--model", "llama_65b", "--devices", "64", "--device-memory", "64GB", "--seq-length",
+                 "2048", "--global-batch", "1024", "--json")
+    report = json.loads(as_json.stdout)
+    recommended = report["recommended"]
+    assert recommended["fits"] and recommended["total_memory"] <= 0.9 * 64 * 2 ** 30
+    layout = recommended["layout"]
+    assert layout["data_parallel"] * layout["model_parallel"] * layout["pipeline_stage"] == 64
+
+
+def test_plan_says_when_nothing_fits_and_rejects_bad_sizes():
+    result = mf("plan", "--model", "llama_65b", "--devices", "8", "--device-memory", "16GB", "--global-batch", "8")
+    assert result.returncode == 1
+    assert "No layout fits: the smallest needs" in result.stdout
+    result = mf("plan", "--model", "llama_7b", "--devices", "8", "--device-memory", "lots", "--global-batch", "8")
+    assert result.returncode != 0
+    assert "--device-memory 'lots' is not a size; write it like 64GB" in result.stderr

@@ -103,6 +103,30 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("x_shape, angle_shape", [((2, 5, 3, 8), (2, 5, 1, 4)), ((2, 3, 5, 8), (2, 1, 5, 4)),
+                                                   ((1, 4, 2, 6), (1, 4, 1, 3))])
+def test_rotary_matches_unfused_and_rotates_gradients_back(x_shape, angle_shape):
+    from mf.nn import Rotary
+    from mf.nn.attention import apply_rotary
+
+    x = Tensor(RNG.standard_normal(x_shape).astype(np.float32))
+    angles = RNG.standard_normal(angle_shape).astype(np.float32)
+    cos, sin = Tensor(np.cos(angles)), Tensor(np.sin(angles))
+    weights = Tensor(RNG.standard_normal(x_shape).astype(np.float32))
+    rotary = Rotary()
+    assert rotary.fused is not None
+
+    def fused(x):
+        return (rotary(x, cos, sin) * weights).sum()
+
+    def plain(x):
+        return (apply_rotary(x, cos, sin) * weights).sum()
+
+    (a, da), (b, db) = _grad(fused, x), _grad(plain, x)
+    np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(da[0].asnumpy(), db[0].asnumpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("MF_KERNELS", "0")
     assert kernels.op("gelu_tanh") is None

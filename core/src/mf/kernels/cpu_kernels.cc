@@ -500,6 +500,48 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
   return 0;
 }
 
+// ---- rotary position embedding, adjacent feature pairs (Meta's LLaMA layout) -----------------
+// in: x [A, B, C, D], cos and sin [A', B', C', D/2] with each of A', B', C' either 1 or the size of
+// x's axis (broadcast); out: y with (y[2i], y[2i+1]) = (x[2i] c - x[2i+1] s, x[2i] s + x[2i+1] c).
+// The backward pass is the same rotation by the opposite angle (sin negated): nothing is kept.
+namespace {
+void rotate_pairs(void **params, int64_t **shapes, float direction) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *cos = static_cast<const float *>(params[1]);
+  const float *sin = static_cast<const float *>(params[2]);
+  float *y = static_cast<float *>(params[3]);
+  const int64_t a = shapes[0][0], b = shapes[0][1], c = shapes[0][2], d = shapes[0][3], half = d / 2;
+  const int64_t ca = shapes[1][0], cb = shapes[1][1], cc = shapes[1][2];
+#pragma omp parallel for collapse(3) schedule(static)
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j)
+      for (int64_t k = 0; k < c; ++k) {
+        const int64_t row = ((i * b + j) * c + k) * d;
+        const int64_t angle = (((ca == 1 ? 0 : i) * cb + (cb == 1 ? 0 : j)) * cc + (cc == 1 ? 0 : k)) * half;
+        const float *co = cos + angle, *si = sin + angle;
+        const float *xr = x + row;
+        float *yr = y + row;
+#pragma omp simd
+        for (int64_t p = 0; p < half; ++p) {
+          const float even = xr[2 * p], odd = xr[2 * p + 1], cs = co[p], sn = direction * si[p];
+          yr[2 * p] = even * cs - odd * sn;
+          yr[2 * p + 1] = even * sn + odd * cs;
+        }
+      }
+}
+}  // namespace
+
+int RotaryForward(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
+  rotate_pairs(params, shapes, 1.f);
+  return 0;
+}
+
+// in: dy, cos, sin; out: dx (dy rotated back)
+int RotaryBackward(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
+  rotate_pairs(params, shapes, -1.f);
+  return 0;
+}
+
 // ---- attention: softmax(scale * q k^T + bias) v, without materialising the scores ---------
 // in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, 1, Tb, L], scale [1]
 // out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept).

@@ -72,6 +72,13 @@ def build(name, library):
             return dout, column_sum(dout)
 
         return _custom(library, "BiasAddForward", lambda x, b: x, lambda x, b: f32, bprop)
+    if name == "rotary":
+        backward = _custom(library, "RotaryBackward", lambda d, c, s: d, lambda d, c, s: f32)
+
+        def bprop(x, cos, sin, out, dout):
+            return backward(dout, cos, sin), ops.zeros_like(cos), ops.zeros_like(sin)
+
+        return _custom(library, "RotaryForward", lambda x, c, s: x, lambda x, c, s: f32, bprop)
     if name == "attention":
         backward = _custom(library, "AttentionBackward", lambda q, k, v, b, s, o, d: (q, k, v),
                            lambda q, k, v, b, s, o, d: (f32, f32, f32))

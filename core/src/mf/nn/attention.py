@@ -177,3 +177,17 @@ class DotProductAttention(nn.Cell):
     def heads_major(self, query, key, value, bias):
         """The unfused attention on [B, heads, T, d] tensors (the key/value cache's layout)."""
         return grouped_query_attention(query, key, value, bias, self.scale, self.dropout)
+
+
+class Rotary(nn.Cell):
+    """apply_rotary as a Cell: mf's fused kernel when available (one pass, and nothing kept for the
+    backward pass, which rotates the gradient back), else MindSpore's ops."""
+
+    def __init__(self):
+        super().__init__()
+        self.fused = kernels.op("rotary")
+
+    def construct(self, x, cos, sin):
+        if self.fused is not None:
+            return self.fused(x, cos, sin)
+        return apply_rotary(x, cos, sin)

@@ -50,6 +50,17 @@ class GPT2Config(PretrainedConfig):
     def ffn_hidden_size(self) -> int:
         return self.intermediate_size or 4 * self.hidden_size
 
+    def transformer_shape(self):
+        """The shape `mf plan` estimates memory and compute from."""
+        from mf.parallel.shape import TransformerShape
+
+        return TransformerShape(
+            vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+            num_heads=self.num_heads, kv_heads=self.num_heads, head_dim=self.hidden_size // self.num_heads,
+            ffn_hidden_size=self.ffn_hidden_size, gated_mlp=False, attention_bias=True, mlp_bias=True,
+            norm_bias=True, learned_positions=self.seq_length, rotary=False,
+            tied_embeddings=self.tie_word_embeddings, attention_dropout=self.attention_dropout)
+
     def to_hf_dict(self):
         out = super().to_hf_dict()
         out["architectures"] = ["GPT2LMHeadModel"]

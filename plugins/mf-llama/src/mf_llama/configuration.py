@@ -76,6 +76,17 @@ class LlamaConfig(PretrainedConfig):
     def attention_head_dim(self) -> int:
         return self.head_dim or self.hidden_size // self.num_heads
 
+    def transformer_shape(self):
+        """The shape `mf plan` estimates memory and compute from."""
+        from mf.parallel.shape import TransformerShape
+
+        return TransformerShape(
+            vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+            num_heads=self.num_heads, kv_heads=self.kv_heads, head_dim=self.attention_head_dim,
+            ffn_hidden_size=self.intermediate_size, gated_mlp=True, attention_bias=self.attention_bias,
+            mlp_bias=False, norm_bias=False, learned_positions=0, rotary=True,
+            tied_embeddings=self.tie_word_embeddings, attention_dropout=self.attention_dropout)
+
     def to_hf_dict(self):
         out = super().to_hf_dict()
         out["num_key_value_heads"] = self.kv_heads

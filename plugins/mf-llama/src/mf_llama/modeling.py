@@ -9,7 +9,7 @@ from mindspore import nn, ops
 
 from mf.generation import GenerationMixin
 from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, DotProductAttention, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, apply_rotary, cache_mask_bias,
+from mf.nn import (CausalLMLoss, DotProductAttention, Rotary, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, cache_mask_bias,
                    causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias,
                    rotary_tables, split_heads, write_cache)
 
@@ -27,6 +27,7 @@ class LlamaAttention(nn.Cell):
         self.wk = Linear(config.hidden_size, self.kv_heads * self.head_dim, bias=bias, init_std=std)
         self.wv = Linear(config.hidden_size, self.kv_heads * self.head_dim, bias=bias, init_std=std)
         self.wo = Linear(self.num_heads * self.head_dim, config.hidden_size, bias=bias, init_std=std)
+        self.rotary = Rotary()
         self.attend = DotProductAttention(1.0 / float(np.sqrt(self.head_dim)), Dropout(config.attention_dropout))
 
     def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
@@ -35,12 +36,12 @@ class LlamaAttention(nn.Cell):
             batch, length, _ = x.shape
             cos_t = cos.reshape(cos.shape[0], length, 1, cos.shape[-1])
             sin_t = sin.reshape(sin.shape[0], length, 1, sin.shape[-1])
-            query = apply_rotary(self.wq(x).reshape(batch, length, self.num_heads, self.head_dim), cos_t, sin_t)
-            key = apply_rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
+            query = self.rotary(self.wq(x).reshape(batch, length, self.num_heads, self.head_dim), cos_t, sin_t)
+            key = self.rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
             value = self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
             return self.wo(self.attend(query, key, value, bias))
-        query = apply_rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
-        key = write_cache(key_cache, apply_rotary(split_heads(self.wk(x), self.kv_heads), cos, sin), cache_index)
+        query = self.rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
+        key = write_cache(key_cache, self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin), cache_index)
         value = write_cache(value_cache, split_heads(self.wv(x), self.kv_heads), cache_index)
         out = self.attend.heads_major(query, key, value, bias)
         return self.wo(merge_heads(out))
