@@ -46,9 +46,9 @@ def estimated_mb(preset, batch, recompute=False, **overrides) -> float:
 @pytest.mark.parametrize("recompute", [False, True])
 def test_activation_estimate_matches_measured_growth(preset, recompute):
     overrides = MODELS[preset]
-    grown = measured_mb(preset, 16, recompute, **overrides) - measured_mb(preset, 4, recompute, **overrides)
+    small, large = measured_mb(preset, 4, recompute, **overrides), measured_mb(preset, 16, recompute, **overrides)
     expected = estimated_mb(preset, 16, recompute, **overrides) - estimated_mb(preset, 4, recompute, **overrides)
-    assert grown == pytest.approx(expected, rel=0.15), (grown, expected)
+    assert large - small == pytest.approx(expected, rel=0.15), (small, large, expected)
 
 
 def test_recompute_lowers_measured_memory_as_estimated():

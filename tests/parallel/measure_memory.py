@@ -5,7 +5,6 @@ Prints one JSON line: the resident memory before the model is built, the peak af
 compiled training steps (forward, backward, AdamW), and the parameter count.
 """
 import json
-import resource
 import sys
 
 import mf  # noqa: F401  (first: sets OpenMP's wait policy for mindspore)
@@ -18,9 +17,9 @@ from mf.trainer.optim import build_optimizer
 from mf.trainer.step import NextTokenLoss, TrainStep
 
 
-def resident_mb() -> float:
+def status_mb(field: str) -> float:
     with open("/proc/self/status", encoding="utf-8") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
+        line = next(line for line in status if line.startswith(field + ":"))
     return int(line.split()[1]) / 1024
 
 
@@ -29,7 +28,7 @@ def main():
     overrides = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(0)
-    before = resident_mb()
+    before = status_mb("VmRSS")
     config = AutoConfig.from_pretrained(preset, **overrides)
     model = AutoModel.from_config(config)
     if recompute:
@@ -43,7 +42,9 @@ def main():
     inputs, labels, scale = ids[:, :-1], ids[:, 1:], Tensor(np.float32(batch * length))
     for _ in range(3):
         step(inputs, labels, scale, None, True)[0].asnumpy()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the high-water mark of this program's memory: ru_maxrss would also count the parent's memory
+    # at fork time (it survives exec), VmHWM starts afresh with the program
+    peak = status_mb("VmHWM")
     print(json.dumps({"before_mb": before, "peak_mb": peak, "parameters": model.num_parameters()}))
 
 
