@@ -18,6 +18,7 @@ from mindspore import Tensor, nn, ops
 from mindspore.communication import GlobalComm
 
 from ..trainer.optim import build_optimizer
+from ..trainer.step import ApplyUpdate
 from ..nn.losses import TokenCrossEntropy
 from ..pet.lora import _rename_parameters
 from .distributed import ParallelError, Topology
@@ -81,27 +82,6 @@ class Transfer(nn.Cell):
 
     def construct(self, x):
         return self.reduce(x)
-
-
-class ApplyUpdate(nn.Cell):
-    """Clip by the global norm, decay, and step the stage's optimizer."""
-
-    def __init__(self, optimizer, decayed, weight_decay, max_grad_norm):
-        super().__init__(auto_prefix=False)
-        self.optimizer = optimizer
-        self.decayed = ms.ParameterTuple(decayed) if decayed else None
-        self.weight_decay, self.max_grad_norm = weight_decay, max_grad_norm
-
-    def construct(self, grads, norm):
-        if self.max_grad_norm > 0:
-            coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
-            grads = tuple(g * coefficient for g in grads)
-        if self.decayed is not None:
-            keep = 1.0 - self.optimizer.learning_rate * self.weight_decay
-            for param in self.decayed:
-                ops.assign(param, param * keep)
-        self.optimizer(grads)
-        return norm
 
 
 class PipelineRunner:

@@ -27,6 +27,27 @@ class NextTokenLoss(nn.Cell):
         return self.token_nll(logits.reshape(-1, vocab), labels.reshape(-1)).sum() / scale
 
 
+class ApplyUpdate(nn.Cell):
+    """Clip the gradients by their global norm, apply decoupled weight decay, step the optimizer."""
+
+    def __init__(self, optimizer, decayed_params, weight_decay, max_grad_norm):
+        super().__init__(auto_prefix=False)
+        self.optimizer = optimizer
+        self.decayed = ParameterTuple(decayed_params) if decayed_params else None
+        self.weight_decay, self.max_grad_norm = weight_decay, max_grad_norm
+
+    def construct(self, grads, norm):
+        if self.max_grad_norm > 0:
+            coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
+            grads = tuple(g * coefficient for g in grads)
+        if self.decayed is not None:
+            keep = 1.0 - self.optimizer.learning_rate * self.weight_decay
+            for param in self.decayed:
+                ops.assign(param, param * keep)
+        self.optimizer(grads)
+        return norm
+
+
 class TrainStep(nn.Cell):
     """One micro-batch: loss and gradients; on the last micro-batch of a step, clip and update."""
 
@@ -37,12 +58,9 @@ class TrainStep(nn.Cell):
         trainable parameter) make the gradient norm count tensor-parallel slices from every rank."""
         super().__init__(auto_prefix=False)
         self.loss_net = loss_net
-        self.optimizer = optimizer
         self.weights = optimizer.parameters
         self.grad_fn = ms.value_and_grad(loss_net, None, self.weights)
-        self.decayed = ParameterTuple(decayed_params) if decayed_params else None
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
+        self.update = ApplyUpdate(optimizer, decayed_params, weight_decay, max_grad_norm)
         self.accumulating = accumulation_steps > 1
         if self.accumulating:
             self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
@@ -91,15 +109,7 @@ class TrainStep(nn.Cell):
                 ops.assign(buffer, ops.zeros_like(buffer))
             grads = summed
         norm = self._global_norm(grads)
-        if self.max_grad_norm > 0:
-            coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
-            grads = tuple(g * coefficient for g in grads)
-        if self.decayed is not None:
-            keep = 1.0 - self.optimizer.learning_rate * self.weight_decay
-            for param in self.decayed:
-                ops.assign(param, param * keep)
-        self.optimizer(grads)
-        return loss, norm
+        return loss, self.update(grads, norm)
 
 
 class EvalStep(nn.Cell):
