@@ -17,7 +17,6 @@ Time is compute at the device's peak plus communication at the given bandwidths,
 (mf's CPU path does not overlap them); it ranks layouts, it does not promise a step time.
 """
 from dataclasses import asdict, dataclass, field
-from math import ceil
 from typing import Dict, List, Optional
 
 from .config import ParallelConfig

@@ -6,7 +6,6 @@ and the full parameters are put back together with an AllReduce of zero-padded s
 AllGather exists only on the world group on MindSpore's CPU backend.
 """
 import numpy as np
-import mindspore as ms
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 from mindspore.communication import GlobalComm
 

@@ -7,7 +7,7 @@ accumulation of k micro-batches of b rows is therefore the same computation as
 one batch of k*b rows, and padding (label -100) never counts.
 """
 import mindspore as ms
-from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
+from mindspore import ParameterTuple, nn, ops
 
 from .. import kernels
 from ..nn.losses import IGNORE_INDEX, TokenCrossEntropy
