@@ -3,11 +3,9 @@ import math
 
 from mindspore import nn, ops
 
-from mf.generation import GenerationMixin
-from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, DotProductAttention, Identity, WeightMatMul, Dropout, Embedding, LayerNorm, Linear, activation, cache_mask_bias,
-                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias,
-                   split_heads, write_cache)
+from mf.models import CausalLM, DecoderModel
+from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, split_heads, \
+    write_cache
 
 from .configuration import GPT2Config
 
@@ -70,13 +68,12 @@ class GPT2Block(nn.Cell):
         return x + self.mlp(self.ln_2(x))
 
 
-class GPT2PreTrainedModel(PreTrainedModel):
+class GPT2Model(DecoderModel):
+    """The GPT-2 transformer without a head: hidden states [B, T, hidden]."""
+
     config_class = GPT2Config
     base_model_prefix = "transformer"
-
-
-class GPT2Model(GPT2PreTrainedModel):
-    """The GPT-2 transformer without a head: hidden states [B, T, hidden]."""
+    blocks_attr, norm_attr, embedding_attr = "h", "ln_f", "wte"
 
     def __init__(self, config: GPT2Config):
         super().__init__(config)
@@ -86,92 +83,14 @@ class GPT2Model(GPT2PreTrainedModel):
         self.drop = Dropout(config.embedding_dropout)
         self.h = nn.CellList([GPT2Block(config, i) for i in range(config.num_layers)])
         self.ln_f = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
-        self.causal_bias = causal_mask_bias(config.seq_length)
 
-    def construct(self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, cache_index=None):
-        """kv_cache: None, or (key_0, value_0, key_1, ...) Parameters [B, heads, L, head_dim] that
-        this call writes at slots cache_index..; attention_mask then covers all L slots."""
-        length = input_ids.shape[1]
-        if position_ids is None:
-            position_ids = ops.arange(0, length, dtype=input_ids.dtype).reshape(1, length)
-        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
-        if kv_cache is None:
-            bias = self.causal_bias[:, :, :length, :length]
-            if attention_mask is not None:
-                bias = bias + padding_mask_bias(attention_mask)
-            for block in self.h:
-                x = block(x, bias)
-        else:
-            bias = cache_mask_bias(attention_mask, cache_index, length)
-            for i, block in enumerate(self.h):
-                x = block(x, bias, kv_cache[2 * i], kv_cache[2 * i + 1], cache_index)
-        return self.ln_f(x)
-
-    def kv_cache_shapes(self, batch_size, max_length):
-        """Shapes of the key/value cache tensors, in the order construct takes them."""
-        config = self.config
-        shape = kv_cache_shape(batch_size, config.num_heads, max_length, config.hidden_size // config.num_heads)
-        return [shape] * (2 * config.num_layers)
+    def embed(self, input_ids, position_ids):
+        return self.drop(self.wte(input_ids) + self.wpe(position_ids))
 
 
-class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
+class GPT2LMHeadModel(CausalLM):
     """GPT-2 with the language-model head; returns logits, or (loss, logits) when labels are given."""
 
-    def __init__(self, config: GPT2Config):
-        super().__init__(config)
-        self.transformer = GPT2Model(config)
-        self.tied = config.tie_word_embeddings
-        if not self.tied:
-            self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False,
-                                  init_std=config.initializer_range)
-        self.logits_matmul = WeightMatMul()
-        self.loss = CausalLMLoss()
-        # where tensor parallelism sums the head's input gradient and gathers vocabulary-split logits
-        self.lm_input = Identity()
-        self.lm_output = Identity()
-
-    def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
-                  cache_index=None, last_token_only=False):
-        hidden = self.transformer(input_ids, attention_mask, position_ids, kv_cache, cache_index)
-        if last_token_only:  # generation needs only the next-token logits
-            hidden = hidden[:, -1:, :]
-        logits = self.logits(hidden)
-        if labels is None:
-            return logits
-        return self.loss(logits, labels), logits
-
-    def logits(self, hidden):
-        batch, length, width = hidden.shape
-        weight = self.transformer.wte.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
-        return self.lm_output(logits).reshape(batch, length, -1)
-
-    # ---- pipeline stages (mf.parallel.pipeline): embedding, blocks, head ------------------
-    def stage_embed(self, input_ids):
-        length = input_ids.shape[1]
-        positions = ops.arange(0, length, dtype=input_ids.dtype).reshape(1, length)
-        return self.transformer.drop(self.transformer.wte(input_ids) + self.transformer.wpe(positions))
-
-    def stage_layer_inputs(self, input_ids):
-        length = input_ids.shape[1]
-        return (self.transformer.causal_bias[:, :, :length, :length],)
-
-    def stage_layers(self):
-        return self.transformer.h
-
-    def stage_head(self, hidden):
-        return self.logits(self.transformer.ln_f(hidden))
-
-    def stage_cells(self, first, last):
-        """The layers besides the blocks that the first and/or last pipeline stage computes with."""
-        cells = [self.transformer.wte, self.transformer.wpe] if first else []
-        if last:
-            cells += [self.transformer.ln_f, self.transformer.wte if self.tied else self.lm_head]
-        return cells
-
-    def tied_parameters(self):
-        """Names of parameters that the first and the last pipeline stage both use."""
-        return ["transformer.wte.weight"] if self.tied else []
-
-    def kv_cache_shapes(self, batch_size, max_length):
-        return self.transformer.kv_cache_shapes(batch_size, max_length)
+    config_class = GPT2Config
+    backbone_class = GPT2Model
+    base_model_prefix = "transformer"

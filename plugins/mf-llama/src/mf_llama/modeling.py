@@ -7,11 +7,9 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mf.generation import GenerationMixin
-from mf.modeling import PreTrainedModel
-from mf.nn import (CausalLMLoss, DotProductAttention, Rotary, Identity, WeightMatMul, Dropout, Embedding, Linear, RMSNorm, SwiGLU, cache_mask_bias,
-                   causal_mask_bias, kv_cache_shape, merge_heads, padding_mask_bias,
-                   rotary_tables, split_heads, write_cache)
+from mf.models import CausalLM, DecoderModel
+from mf.nn import DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, SwiGLU, merge_heads, rotary_tables, \
+    split_heads, write_cache
 
 from .configuration import LlamaConfig
 
@@ -73,13 +71,12 @@ class LlamaDecoderLayer(nn.Cell):
         return x + self.feed_forward(self.ffn_norm(x))
 
 
-class LlamaPreTrainedModel(PreTrainedModel):
+class LlamaModel(DecoderModel):
+    """The LLaMA decoder without a head: hidden states [B, T, hidden]."""
+
     config_class = LlamaConfig
     base_model_prefix = "model"
-
-
-class LlamaModel(LlamaPreTrainedModel):
-    """The LLaMA decoder without a head: hidden states [B, T, hidden]."""
+    blocks_attr, norm_attr, embedding_attr = "layers", "norm_out", "tok_embeddings"
 
     def __init__(self, config: LlamaConfig):
         super().__init__(config)
@@ -88,93 +85,19 @@ class LlamaModel(LlamaPreTrainedModel):
         self.norm_out = RMSNorm(config.hidden_size, config.rms_norm_eps)
         cos, sin = rotary_tables(config.attention_head_dim, config.seq_length, config.rope_theta, config.rope_scaling)
         self.rotary_cos, self.rotary_sin = ms.Tensor(cos), ms.Tensor(sin)
-        self.causal_bias = causal_mask_bias(config.seq_length)
 
-    def construct(self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, cache_index=None):
-        """kv_cache: None, or (key_0, value_0, key_1, ...) cache Parameters written at slots
-        cache_index..; attention_mask then covers every cache slot."""
-        batch, length = input_ids.shape
-        if position_ids is None:
-            position_ids = ops.arange(0, length, dtype=ms.int32).reshape(1, length)
+    def embed(self, input_ids, position_ids):
+        return self.tok_embeddings(input_ids)
+
+    def block_inputs(self, position_ids):
         cos = ops.gather(self.rotary_cos, position_ids, 0).expand_dims(1)  # [b, 1, T, head_dim / 2]
         sin = ops.gather(self.rotary_sin, position_ids, 0).expand_dims(1)
-        x = self.tok_embeddings(input_ids)
-        if kv_cache is None:
-            bias = self.causal_bias[:, :, :length, :length]
-            if attention_mask is not None:
-                bias = bias + padding_mask_bias(attention_mask)
-            for layer in self.layers:
-                x = layer(x, cos, sin, bias)
-        else:
-            bias = cache_mask_bias(attention_mask, cache_index, length)
-            for i, layer in enumerate(self.layers):
-                x = layer(x, cos, sin, bias, kv_cache[2 * i], kv_cache[2 * i + 1], cache_index)
-        return self.norm_out(x)
-
-    def kv_cache_shapes(self, batch_size, max_length):
-        config = self.config
-        shape = kv_cache_shape(batch_size, config.kv_heads, max_length, config.attention_head_dim)
-        return [shape] * (2 * config.num_layers)
+        return cos, sin
 
 
-class LlamaForCausalLM(LlamaPreTrainedModel, GenerationMixin):
+class LlamaForCausalLM(CausalLM):
     """LLaMA with its language-model head; returns logits, or (loss, logits) when labels are given."""
 
-    def __init__(self, config: LlamaConfig):
-        super().__init__(config)
-        self.model = LlamaModel(config)
-        self.tied = config.tie_word_embeddings
-        if not self.tied:
-            self.lm_head = Linear(config.hidden_size, config.vocab_size, bias=False, init_std=config.initializer_range)
-        self.logits_matmul = WeightMatMul()
-        self.loss = CausalLMLoss()
-        # where tensor parallelism sums the head's input gradient and gathers vocabulary-split logits
-        self.lm_input = Identity()
-        self.lm_output = Identity()
-
-    def construct(self, input_ids, attention_mask=None, position_ids=None, labels=None, kv_cache=None,
-                  cache_index=None, last_token_only=False):
-        hidden = self.model(input_ids, attention_mask, position_ids, kv_cache, cache_index)
-        if last_token_only:
-            hidden = hidden[:, -1:, :]
-        logits = self.logits(hidden)
-        if labels is None:
-            return logits
-        return self.loss(logits, labels), logits
-
-    def logits(self, hidden):
-        batch, length, width = hidden.shape
-        weight = self.model.tok_embeddings.weight if self.tied else self.lm_head.weight
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
-        return self.lm_output(logits).reshape(batch, length, -1)
-
-    # ---- pipeline stages (mf.parallel.pipeline): embedding, blocks, head ------------------
-    def stage_embed(self, input_ids):
-        return self.model.tok_embeddings(input_ids)
-
-    def stage_layer_inputs(self, input_ids):
-        length = input_ids.shape[1]
-        positions = ops.arange(0, length, dtype=ms.int32).reshape(1, length)
-        cos = ops.gather(self.model.rotary_cos, positions, 0).expand_dims(1)
-        sin = ops.gather(self.model.rotary_sin, positions, 0).expand_dims(1)
-        return cos, sin, self.model.causal_bias[:, :, :length, :length]
-
-    def stage_layers(self):
-        return self.model.layers
-
-    def stage_head(self, hidden):
-        return self.logits(self.model.norm_out(hidden))
-
-    def stage_cells(self, first, last):
-        """The layers besides the blocks that the first and/or last pipeline stage computes with."""
-        cells = [self.model.tok_embeddings] if first else []
-        if last:
-            cells += [self.model.norm_out, self.model.tok_embeddings if self.tied else self.lm_head]
-        return cells
-
-    def tied_parameters(self):
-        """Names of parameters that the first and the last pipeline stage both use."""
-        return ["model.tok_embeddings.weight"] if self.tied else []
-
-    def kv_cache_shapes(self, batch_size, max_length):
-        return self.model.kv_cache_shapes(batch_size, max_length)
+    config_class = LlamaConfig
+    backbone_class = LlamaModel
+    base_model_prefix = "model"
