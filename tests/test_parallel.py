@@ -79,7 +79,8 @@ def test_data_parallel_and_optimizer_shard_equal_one_process(tmp_path):
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_model_parallel_logits_and_gradients_equal_one_process(tmp_path, family):
     out = tmp_path / "tp.json"
-    launch(tmp_path, 2, "python", str(HERE / "tensor_parallel_check.py"), str(out), family)
+    # an interpreter path (not the word `python`) works as the command, as any other Python would
+    launch(tmp_path, 2, sys.executable, str(HERE / "tensor_parallel_check.py"), str(out), family)
     result = json.loads(out.read_text())
     assert result["sharded_params"] > 0
     assert result["logits"] < 1e-5 and result["grads"] < 1e-5 and result["loss"] < 1e-5

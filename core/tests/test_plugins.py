@@ -20,16 +20,84 @@ def _plugin(name, **hooks):
     return module
 
 
-def test_two_distributions_registering_one_task_is_an_error_naming_both():
-    first = _plugin("a.plugin", mf_register_tasks=lambda registry: registry.add_task("summarize"))
+def test_a_conflict_skips_both_plugins_names_both_and_keeps_the_others():
+    first = _plugin("a.plugin", mf_register_tasks=lambda registry: (registry.add_task("summarize"),
+                                                                    registry.add_task("only_a")))
     second = _plugin("b.plugin", mf_register_tasks=lambda registry: registry.add_task("summarize"))
+    third = _plugin("c.plugin", mf_register_tasks=lambda registry: registry.add_task("translate"))
     plugins = PluginSet()
     plugins.add(Source("mf-a", "a.plugin"), "1.0", lambda: first)
     plugins.add(Source("mf-b", "b.plugin"), "2.0", lambda: second)
-    with pytest.raises(PluginConflictError) as err:
-        plugins.build()
-    assert "task 'summarize'" in str(err.value)
-    assert "mf-a" in str(err.value) and "mf-b" in str(err.value)
+    plugins.add(Source("mf-c", "c.plugin"), "1.0", lambda: third)
+    registry = plugins.build()
+    a, b, c = plugins.infos
+    assert a.problem == b.problem == "conflict"
+    for info in (a, b):
+        assert "task 'summarize'" in info.error and "mf-a" in info.error and "mf-b" in info.error
+        assert "pip uninstall mf-a" in info.error and "pip uninstall mf-b" in info.error
+    assert registry.tasks.get("summarize") is None and registry.tasks.get("only_a") is None
+    assert registry.task("translate").name == "translate" and c.error is None
+
+
+def test_a_plugin_reusing_a_core_name_is_skipped_and_core_keeps_it():
+    core = _plugin("mf.builtins", mf_register_tasks=lambda registry: registry.add_task("text_generation"))
+    clash = _plugin("x.plugin", mf_register_tasks=lambda registry: registry.add_task("text_generation"))
+    plugins = PluginSet()
+    plugins.add(Source("mf-core", "mf.builtins"), "0.1", lambda: core)
+    plugins.add(Source("mf-x", "x.plugin"), "1.0", lambda: clash)
+    registry = plugins.build()
+    assert plugins.infos[0].error is None and registry.task("text_generation")
+    assert plugins.infos[1].problem == "conflict" and "mf-core" in plugins.infos[1].error
+
+
+@pytest.mark.parametrize("declared, ok", [(">=1.0,<2", True), (">=1.0", True), (">=2.0,<3", False),
+                                          ("<1.0", False), ("one point oh", False)])
+def test_a_plugin_declaring_an_incompatible_plugin_api_is_skipped_with_both_versions(declared, ok):
+    import mf
+
+    module = _plugin("v.plugin", mf_register_tasks=lambda registry: registry.add_task("versioned"))
+    module.MF_PLUGIN_API = declared
+    plugins = PluginSet()
+    info = plugins.add(Source("mf-v", "v.plugin"), "3.0", lambda: module)
+    registry = plugins.build()
+    assert (registry.tasks.get("versioned") is not None) == ok
+    if not ok:
+        assert info.problem == "incompatible"
+        assert "mf-v" in info.error and declared in info.error
+        if declared != "one point oh":
+            assert f"PLUGIN_API {mf.PLUGIN_API}" in info.error and "pip install -U mf-v" in info.error
+        else:
+            assert "'>=1.0,<2'" in info.error
+
+
+def test_exports_are_explicit_and_first_party_names_are_exact():
+    import mf
+
+    assert mf.GPT2LMHeadModel.__name__ == "GPT2LMHeadModel"  # mf-gpt exports it
+    assert not hasattr(mf, "Clipboard")  # a prefix of CLIP is not a CLIP name
+    assert not hasattr(mf, "GPT2Attention")  # registered family internals are not exported
+    with pytest.raises(ImportError, match="pip install mf-bert"):
+        mf.BertConfig
+    from mf.catalogue import first_party_distribution
+
+    assert first_party_distribution("clip_vit_b_32") == "mf-vision"
+    assert first_party_distribution("clipper") is None and first_party_distribution("gpt2_huge") is None
+
+
+def test_installed_first_party_plugins_are_in_the_catalogue():
+    """The catalogue stays exact: every name an installed first-party plugin provides is listed."""
+    from mf.catalogue import FIRST_PARTY
+    from mf.plugins import plugin_set
+
+    for info in plugin_set().infos:
+        provides = FIRST_PARTY.get(info.source.distribution)
+        if provides is None:
+            continue
+        kinds = {"model type": "model_types", "preset": "presets", "public name": "names"}
+        for kind, names in info.registered.items():
+            if kind in kinds:
+                missing = set(names) - provides[kinds[kind]]
+                assert not missing, f"add {sorted(missing)} to mf.catalogue.FIRST_PARTY['{info.source.distribution}']"
 
 
 def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load():
@@ -130,3 +198,75 @@ def test_mf_plugins_command_lists_distributions_and_broken_plugins(tmp_path):
     assert "presets: mymodel_small" in result.stdout
     assert "broken plugins" in result.stdout and "needs libfoo" in result.stdout
     assert "mf-core" in result.stdout
+
+
+HANGS_AT_IMPORT = """
+import mf
+from mf import hookimpl
+
+EARLY = mf.GPT2Config  # needs the registry, which is being built right now
+
+
+@hookimpl
+def mf_register_tasks(registry):
+    registry.add_task("never")
+"""
+
+BROKEN_COMMAND = """
+from mf import hookimpl
+
+
+@hookimpl
+def mf_register_commands(cli):
+    cli.add_command("half", "added before the hook fails", lambda args: 0)
+    raise RuntimeError("command hook exploded")
+
+
+@hookimpl
+def mf_register_tasks(registry):
+    registry.add_task("still_works")
+"""
+
+OLD_API = """
+from mf import hookimpl
+
+MF_PLUGIN_API = ">=0.1,<1"
+
+
+@hookimpl
+def mf_register_tasks(registry):
+    registry.add_task("from_the_past")
+"""
+
+
+def _mf_cli(tmp_path, *args):
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run([sys.executable, "-m", "mf.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_using_mf_at_plugin_import_time_is_a_clear_error_not_a_hang(tmp_path):
+    _install_fake_distribution(tmp_path, "mf-early", "mf_early", HANGS_AT_IMPORT)
+    result = _mf_cli(tmp_path, "plugins")  # hung forever before (discovery held a non-reentrant lock)
+    assert result.returncode == 1
+    assert "broken plugins" in result.stdout and "mf-early" in result.stdout
+    assert "while plugins were still loading" in result.stdout and "mf-gpt 0.1.0" in result.stdout
+
+
+def test_a_broken_command_hook_leaves_mf_working(tmp_path):
+    _install_fake_distribution(tmp_path, "mf-badcmd", "mf_badcmd", BROKEN_COMMAND)
+    listing = _mf_cli(tmp_path, "plugins")
+    assert "command hook exploded" in listing.stdout and "tasks: still_works" in listing.stdout
+    assert listing.returncode == 1
+    help_text = _mf_cli(tmp_path, "--help")
+    assert help_text.returncode == 0 and "plugins" in help_text.stdout and "half" not in help_text.stdout
+    assert _mf_cli(tmp_path, "plan", "--model", "gpt2", "--devices", "1", "--device-memory", "16GB",
+                   "--global-batch", "8", "--json").returncode == 0
+
+
+def test_mf_plugins_shows_an_incompatible_plugin_and_both_versions(tmp_path):
+    _install_fake_distribution(tmp_path, "mf-old", "mf_old", OLD_API)
+    result = _mf_cli(tmp_path, "plugins")
+    assert result.returncode == 1
+    assert "incompatible plugins (skipped)" in result.stdout
+    assert ">=0.1,<1" in result.stdout and "PLUGIN_API 1.0" in result.stdout and "from_the_past" not in result.stdout

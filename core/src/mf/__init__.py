@@ -16,6 +16,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
+# The version of the plugin contract (hooks, registry calls, model bases and roles). A plugin
+# declares the range it works with as MF_PLUGIN_API = ">=1.0,<2" in its plugin module; minor
+# versions only add, a major version may change or remove (docs/plugins.md, "Versioning").
+PLUGIN_API = "1.0"
+
 # name -> module that defines it; imported on first use so `import mf` stays cheap
 _CORE_EXPORTS = {
     "hookimpl": "hookspecs",
@@ -64,6 +69,9 @@ _CORE_EXPORTS = {
     "TokenizerError": "errors",
     "UnknownNameError": "errors",
     "PluginConflictError": "errors",
+    "PluginError": "errors",
+    "CausalLM": "models",
+    "DecoderModel": "models",
 }
 
 __all__ = sorted(_CORE_EXPORTS)
@@ -78,13 +86,13 @@ def __getattr__(name):
         raise AttributeError(name)
     if find_spec(f"{__name__}.{name}") is not None:  # a submodule, e.g. `from mf import nn`
         return import_module(f".{name}", __name__)
+    from .catalogue import first_party_distribution
     from .plugins import get_registry
-    from .registry import first_party_distribution
 
     value = get_registry().exports.get(name)
     if value is not None:
         return value
-    dist = first_party_distribution(name)
+    dist = first_party_distribution(name, "names")
     if dist is not None:
         raise ImportError(f"mf.{name} is provided by {dist}, which is not installed: pip install {dist}")
     raise AttributeError(f"module 'mf' has no attribute '{name}'")

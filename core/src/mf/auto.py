@@ -136,8 +136,8 @@ def _named_tokenizer_class(directory: Path):
         name = read_json(tokenizer_config, TokenizerError).get("tokenizer_class")
         if name:
             for candidate in (name, name[:-4] if name.endswith("Fast") else None):
-                cls = registry.exports.get(candidate) if candidate else None
-                if isinstance(cls, type):
+                cls = registry.class_named(candidate) if candidate else None
+                if cls is not None:
                     return cls
     config = directory / CONFIG_NAME
     if config.is_file():
@@ -159,8 +159,8 @@ class AutoProcessor:
         saved = location.directory / PROCESSOR_CONFIG_NAME if location.directory is not None else None
         if saved is not None and saved.is_file():
             name = read_json(saved, TokenizerError).get("processor_class", "")
-            processor_class = get_registry().exports.get(name)
-            if not isinstance(processor_class, type):
+            processor_class = get_registry().class_named(name)
+            if processor_class is None:
                 raise UnknownNameError(f"{saved} names processor_class '{name}', which no installed plugin provides")
             return processor_class.from_pretrained(name_or_path, **kwargs)
         if location.preset is not None:

@@ -23,16 +23,30 @@ class CommandLine:
         parser.set_defaults(run=run)
         return parser
 
+    def remove_commands(self, names):
+        """Take back sub-commands (those a failing plugin hook had added)."""
+        for name in names:
+            self.subparsers.choices.pop(name, None)
+        self.subparsers._choices_actions = [a for a in self.subparsers._choices_actions if a.dest not in names]
+
 
 def build_cli() -> CommandLine:
     from . import commands
-    from .plugins import plugin_set
+    from .plugins import _describe, plugin_set
 
     cli = CommandLine()
     commands.register(cli)
     plugins = plugin_set()
+    by_module = {id(info.module): info for info in plugins.infos if info.module is not None}
     for impl in plugins.manager.hook.mf_register_commands.get_hookimpls():
-        impl.function(cli=cli)
+        before = set(cli.subparsers.choices)
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # one plugin's broken command must not take `mf` down
+            cli.remove_commands(set(cli.subparsers.choices) - before)
+            info = by_module.get(id(impl.plugin))
+            if info is not None:
+                info.command_error = f"mf_register_commands raised {_describe(exc)}"
     return cli
 
 

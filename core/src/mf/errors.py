@@ -15,6 +15,14 @@ class UnknownNameError(MFError, KeyError):
 class PluginConflictError(MFError):
     """Two distributions registered the same name."""
 
+    def __init__(self, message, kind=None, name=None, first=None, second=None):
+        super().__init__(message)
+        self.kind, self.name, self.first, self.second = kind, name, first, second
+
+
+class PluginError(MFError, ImportError):
+    """A plugin cannot be used: incompatible PLUGIN_API, or mf used while plugins are loading."""
+
 
 class ConfigError(MFError, ValueError):
     """A configuration field has a wrong type or value."""

@@ -1,9 +1,10 @@
 """Finding plugins (entry-point group ``mf.plugins``) and building the registry from them.
 
 Core's own built-ins are an ordinary plugin (entry point ``core = mf.builtins``
-of mf-core). A plugin that fails to import, or whose hook raises, is recorded
-with its error and skipped; the others keep working. Two plugins registering
-the same name is an error that names both.
+of mf-core). A plugin that fails to import, whose hook raises, or that declares a
+PLUGIN_API range this mf-core is not in, is recorded with its error and skipped;
+the others keep working. Two plugins registering the same name are both skipped
+(mf-core's own names win) and `mf plugins` names both with the fix.
 """
 import threading
 import traceback
@@ -14,7 +15,7 @@ import importlib_metadata
 import pluggy
 
 from . import hookspecs
-from .errors import PluginConflictError
+from .errors import PluginConflictError, PluginError
 from .registry import Registry, Source
 
 ENTRY_POINT_GROUP = "mf.plugins"
@@ -29,7 +30,16 @@ class PluginInfo:
     version: str
     module: object = None
     error: Optional[str] = None
+    # why it was skipped: "broken" (import or hook failed), "incompatible" (PLUGIN_API), "conflict"
+    problem: Optional[str] = None
+    # the MF_PLUGIN_API range the plugin declares (None: undeclared)
+    api: Optional[str] = None
     registered: Dict[str, List[str]] = field(default_factory=dict)
+    # errors of its mf_register_commands hook (its other registrations still work)
+    command_error: Optional[str] = None
+
+    def fail(self, problem: str, error: str):
+        self.problem, self.error = problem, error
 
 
 class PluginSet:
@@ -46,10 +56,17 @@ class PluginSet:
         info = PluginInfo(source, version)
         self.infos.append(info)
         try:
-            info.module = load()
-            self.manager.register(info.module, name=f"{source.distribution}:{source.plugin}")
+            with _loading(source):
+                info.module = load()
         except Exception as exc:  # a broken plugin must not take the others down
-            info.error = _describe(exc)
+            info.fail("broken", _describe(exc))
+            return info
+        info.api = getattr(info.module, "MF_PLUGIN_API", None)
+        problem = api_mismatch(info.api, source.distribution)
+        if problem:
+            info.fail("incompatible", problem)
+            return info
+        self.manager.register(info.module, name=f"{source.distribution}:{source.plugin}")
         return info
 
     def build(self) -> Registry:
@@ -62,16 +79,57 @@ class PluginSet:
                     continue
                 self.registry.current_source = info.source
                 try:
-                    impl.function(registry=self.registry)
-                except PluginConflictError:
-                    raise
+                    with _loading(info.source):
+                        impl.function(registry=self.registry)
+                except PluginConflictError as exc:
+                    self._skip_conflicting(info, exc)
                 except Exception as exc:
-                    info.error = f"{hook_name} raised {_describe(exc)}"
-                    self.registry.drop_source(info.source)
-                    self.manager.unregister(info.module)
+                    self._skip(info, "broken", f"{hook_name} raised {_describe(exc)}")
         for info in self.infos:
             info.registered = self.registry.registered_by(info.source)
         return self.registry
+
+    def _skip(self, info: PluginInfo, problem: str, error: str):
+        info.fail(problem, error)
+        self.registry.drop_source(info.source)
+        if self.manager.is_registered(info.module):
+            self.manager.unregister(info.module)
+
+    def _skip_conflicting(self, info: PluginInfo, exc: PluginConflictError):
+        """Both sides of a name conflict are skipped, except mf-core, whose names are the reference."""
+        for side in (exc.first, exc.second):
+            other = exc.second if side == exc.first else exc.first
+            side_info = next((i for i in self.infos if i.source == side), None)
+            if side_info is None or side.distribution == "mf-core":
+                continue
+            fix = (f"uninstall one of them (pip uninstall {side.distribution} or pip uninstall "
+                   f"{other.distribution})" if other.distribution != "mf-core" else
+                   f"it reuses a name of mf-core; rename it in {side.distribution}")
+            self._skip(side_info, "conflict", f"{exc.kind} '{exc.name}' is registered by both {exc.first} and "
+                                              f"{exc.second}; both are skipped: {fix}")
+        if info.error is None:  # conflicted with mf-core: this plugin is the one skipped
+            self._skip(info, "conflict", f"{exc}")
+
+
+def api_mismatch(declared: Optional[str], distribution: str) -> Optional[str]:
+    """Why a plugin declaring MF_PLUGIN_API `declared` cannot run on this mf-core (None: it can)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from . import PLUGIN_API
+
+    if declared is None:
+        return None
+    try:
+        supported = Version(PLUGIN_API) in SpecifierSet(str(declared))
+    except InvalidSpecifier:
+        return (f"{distribution} declares MF_PLUGIN_API = {declared!r}, which is not a version range; "
+                f"write it like '>=1.0,<2'")
+    if supported:
+        return None
+    return (f"{distribution} supports mf plugin API {declared}, but this mf-core provides PLUGIN_API {PLUGIN_API}; "
+            f"install a {distribution} release made for PLUGIN_API {PLUGIN_API} (pip install -U {distribution}) "
+            f"or an mf-core whose PLUGIN_API is in {declared}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -100,14 +158,37 @@ def discover() -> PluginSet:
     return plugins
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _current: Optional[PluginSet] = None
+_loading_now = threading.local()
+
+
+class _loading:
+    """Marks that this thread is importing or running a plugin, so that re-entering discovery from it
+    (a plugin reading `mf.SomeModel` at import time) is a clear error instead of a deadlock."""
+
+    def __init__(self, source: Source):
+        self.source = source
+
+    def __enter__(self):
+        self.outer = getattr(_loading_now, "source", None)
+        _loading_now.source = self.source
+
+    def __exit__(self, *exc):
+        _loading_now.source = self.outer
 
 
 def plugin_set() -> PluginSet:
     """The process-wide plugin set, discovered on first use."""
     global _current
     with _lock:
+        loading = getattr(_loading_now, "source", None)
+        if _current is None and loading is not None:
+            raise PluginError(
+                f"plugin {loading} used mf's registry (a plugin-provided `mf.<Name>`, get_registry(), an Auto class) "
+                f"while plugins were still loading. At import time and inside registration hooks, import classes "
+                f"from their own modules (from mf_gpt.modeling import GPT2Model) and use the registry the hook "
+                f"receives; look names up through mf only after loading, e.g. inside functions.")
         if _current is None:
             _current = discover()
         return _current

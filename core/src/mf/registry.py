@@ -8,31 +8,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .catalogue import first_party_distribution
 from .errors import PluginConflictError, UnknownNameError
-
-# Names that first-party distributions provide, so that asking for one that is
-# not installed says which distribution to install. Third-party plugins need not
-# appear here: their names simply resolve once they are installed.
-FIRST_PARTY = {
-    "mf-gpt": {"model_types": ("gpt2", "pangualpha", "bloom"),
-               "prefixes": ("gpt2", "pangualpha", "pangu", "bloom")},
-    "mf-llama": {"model_types": ("llama",), "prefixes": ("llama",)},
-    "mf-glm": {"model_types": ("glm", "chatglm"), "prefixes": ("glm", "chatglm")},
-    "mf-bert": {"model_types": ("bert",), "prefixes": ("bert", "txtcls_bert", "tokcls_bert", "qa_bert")},
-    "mf-t5": {"model_types": ("t5",), "prefixes": ("t5",)},
-    "mf-vision": {"model_types": ("vit", "swin", "mae", "clip"),
-                  "prefixes": ("vit", "swin", "mae", "clip")},
-}
-
-
-def first_party_distribution(name: str) -> Optional[str]:
-    """The first-party distribution that would provide a preset, model type or class name."""
-    key = name.lower()
-    for dist, provides in FIRST_PARTY.items():
-        if key in provides["model_types"] or any(key.startswith(p) for p in provides["prefixes"]):
-            return dist
-    return None
-
 
 @dataclass(frozen=True)
 class Source:
@@ -122,7 +99,7 @@ class _Table:
             other = self.entries[name].source
             raise PluginConflictError(
                 f"{self.kind} '{name}' is registered by both {other} and {source}; "
-                f"uninstall one of these distributions")
+                f"uninstall one of these distributions", kind=self.kind, name=name, first=other, second=source)
         self.entries[name] = _Entry(value, source)
 
     def get(self, name: str):
@@ -158,14 +135,19 @@ class Registry:
     # ---- registration (called from plugins' hooks) -------------------------------
     def add_model_family(self, model_type: str, config_class: type, model_classes: Dict[str, type],
                          default_role: str = "causal_lm", **kwargs) -> ModelFamily:
-        """Register a model architecture; its classes become importable from `mf`."""
+        """Register a model architecture: its config class and one model class per role
+        (mf.models.ROLES). Nothing becomes importable from `mf` unless exported with export()."""
+        from .models.roles import role_protocol
+
+        for role in [*model_classes, default_role]:
+            role_protocol(role)
+        if default_role not in model_classes:
+            raise UnknownNameError(f"default_role '{default_role}' of model type '{model_type}' is not one of its "
+                                   f"roles: {', '.join(model_classes)}")
         family = ModelFamily(model_type, config_class, dict(model_classes), default_role, **kwargs)
         self.models.add(model_type, family, self.current_source)
         for hf_type in family.hf_model_types:
             self._hf_types.setdefault(hf_type, model_type)
-        for cls in [config_class, family.tokenizer_class, family.processor_class, *model_classes.values()]:
-            if cls is not None and self.exports.get(cls.__name__) is not cls:
-                self.exports.add(cls.__name__, cls, self.current_source)
         return family
 
     def add_preset(self, name: str, model_type: str, config: Dict[str, Any], **kwargs) -> Preset:
@@ -188,9 +170,12 @@ class Registry:
         """Register a dataset format handler (has detect(path) and load(path, ...))."""
         self.datasets.add(name, handler, self.current_source)
 
-    def export(self, name: str, obj: Any):
-        """Make obj importable as `mf.<name>`."""
-        self.exports.add(name, obj, self.current_source)
+    def export(self, *objects: Any, name: Optional[str] = None):
+        """Make each object importable as `mf.<its __name__>` (or `mf.<name>` for a single object)."""
+        if name is not None and len(objects) != 1:
+            raise ValueError("export(..., name=...) takes exactly one object")
+        for obj in objects:
+            self.exports.add(name or obj.__name__, obj, self.current_source)
 
     def drop_source(self, source: Source):
         """Forget everything one plugin registered (used when its hook raised)."""
@@ -211,7 +196,7 @@ class Registry:
         family = self.models.get(model_type) or self.models.get(self._hf_types.get(model_type, ""))
         if family is not None:
             return family
-        dist = first_party_distribution(model_type)
+        dist = first_party_distribution(model_type, "model_types")
         if dist:
             raise UnknownNameError(
                 f"model type '{model_type}' is provided by {dist}, which is not installed: pip install {dist}")
@@ -227,7 +212,7 @@ class Registry:
         raise UnknownNameError(self.unknown_preset_message(name))
 
     def unknown_preset_message(self, name: str) -> str:
-        dist = first_party_distribution(name)
+        dist = first_party_distribution(name, "presets")
         if dist and dist not in self.installed_distributions():
             return f"preset '{name}' is provided by {dist}, which is not installed: pip install {dist}"
         close = difflib.get_close_matches(name, self.presets.names(), n=5, cutoff=0.6)
@@ -244,6 +229,17 @@ class Registry:
             raise UnknownNameError(
                 f"unknown task '{name}'. Available tasks: {', '.join(self.tasks.names()) or 'none'}")
         return task
+
+    def class_named(self, name: str) -> Optional[type]:
+        """A registered class by its __name__ (tokenizer and processor files name their class)."""
+        for family in self.models.entries.values():
+            family = family.value
+            for cls in (family.config_class, family.tokenizer_class, family.processor_class,
+                        *family.model_classes.values()):
+                if cls is not None and cls.__name__ == name:
+                    return cls
+        value = self.exports.get(name)
+        return value if isinstance(value, type) else None
 
     def hf_model_type(self, model_type: str) -> Optional[str]:
         """The mf model_type for a Hugging Face model_type, if one is registered."""

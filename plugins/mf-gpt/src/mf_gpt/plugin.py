@@ -1,6 +1,9 @@
 """What mf-gpt registers with mf."""
 from mf import hookimpl
 
+# the mf.PLUGIN_API versions this plugin works with
+MF_PLUGIN_API = ">=1.0,<2"
+
 from . import convert
 from .configuration import GPT2Config
 from .modeling import GPT2LMHeadModel, GPT2Model
@@ -16,6 +19,7 @@ def mf_register_models(registry):
         "gpt2", GPT2Config, {"base": GPT2Model, "causal_lm": GPT2LMHeadModel}, default_role="causal_lm",
         tokenizer_class=GPT2Tokenizer, processor_class=GPT2Processor, converter=convert,
         hf_model_types=("gpt2",), sharding_plan=GPT2_SHARDING, pet_target_modules=("c_attn", "attn.c_proj"))
+    registry.export(GPT2Config, GPT2Model, GPT2LMHeadModel, GPT2Tokenizer, GPT2Processor)
     for name, (description, config) in GPT2_PRESETS.items():
         registry.add_preset(name, "gpt2", config, description=description,
                             tokenizer=bundled_vocab_files(), processor={"max_length": 128})

@@ -1,6 +1,9 @@
 """What mf-llama registers with mf."""
 from mf import hookimpl
 
+# the mf.PLUGIN_API versions this plugin works with
+MF_PLUGIN_API = ">=1.0,<2"
+
 from . import convert
 from .configuration import LlamaConfig
 from .modeling import LlamaForCausalLM, LlamaModel
@@ -15,6 +18,7 @@ def mf_register_models(registry):
         "llama", LlamaConfig, {"base": LlamaModel, "causal_lm": LlamaForCausalLM}, default_role="causal_lm",
         tokenizer_class=LlamaTokenizer, converter=convert, hf_model_types=("llama",),
         sharding_plan=LLAMA_SHARDING, pet_target_modules=("wq", "wk", "wv", "wo"))
+    registry.export(LlamaConfig, LlamaModel, LlamaForCausalLM, LlamaTokenizer)
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in LLAMA_PRESETS.items():
         registry.add_preset(name, "llama", config, description=description, tokenizer=tokenizer)
