@@ -1,19 +1,32 @@
 """Test-wide setup: the CPU device, a private model cache, and the plugin set reset per test."""
 import os
+import shutil
+import tempfile
 
 import pytest
 
 
 def pytest_configure(config):
+    # the fused kernels are built once per test session, into a temporary directory (inherited by
+    # the processes tests start), never into the user's ~/.cache/mf/kernels
+    if not os.environ.get("MF_KERNEL_CACHE", "").startswith(tempfile.gettempdir()):
+        os.environ["MF_KERNEL_CACHE"] = config._mf_kernel_cache = tempfile.mkdtemp(prefix="mf-kernels-")
     import mindspore as ms
 
     ms.set_device("CPU")
+
+
+def pytest_unconfigure(config):
+    created = getattr(config, "_mf_kernel_cache", None)
+    if created:
+        shutil.rmtree(created, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
 def private_mf_home(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's ~/.cache/mf."""
     monkeypatch.setenv("MF_HOME", str(tmp_path_factory.mktemp("mf_home")))
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
 
 
 @pytest.fixture

@@ -1,0 +1,319 @@
+"""mf.testing: the conformance suite every model family runs in its own tests.
+
+    # plugins/mf-mymodel/tests/test_conformance.py
+    from mf.testing import FamilyConformance
+
+    class TestMyModel(FamilyConformance):
+        distribution = "mf-mymodel"
+        presets = ["mymodel_tiny"]          # tiny presets: every check builds them with random weights
+
+Each check is a pytest test, parametrised over `presets`; it proves a part of the plugin contract
+(docs/plugins.md): the config's JSON round trip, save -> load giving identical outputs, the Hugging
+Face converter's round trip, the tokenizer's round trip and special tokens, every registered class
+meeting its role's Protocol, identical cached and uncached greedy decoding, a training step that
+lowers the loss, LoRA merged == unmerged, a sharding plan that names real layers and divides, and the
+plugin showing in `mf plugins`. A check that does not apply to a family (no tokenizer, no converter,
+a role without a generic check yet) is skipped with the reason. Needs pytest.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+TEXT = "Hello world, this is mf: 42 models and counting."
+
+
+def isolate_caches(tmp_path_factory, monkeypatch):
+    """A private MF_HOME and Hugging Face cache for the test, and a kernel cache in the temporary
+    directory (one per test session, so the kernels are built once), never the user's."""
+    monkeypatch.setenv("MF_HOME", str(tmp_path_factory.mktemp("mf_home")))
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    kernels = os.environ.get("MF_KERNEL_CACHE", "")
+    if not kernels.startswith(tempfile.gettempdir()):
+        monkeypatch.setenv("MF_KERNEL_CACHE", str(tmp_path_factory.getbasetemp() / "mf_kernels"))
+
+
+def _registry():
+    from .plugins import get_registry
+
+    return get_registry()
+
+
+def _family(preset_name):
+    registry = _registry()
+    return registry.family(registry.preset(preset_name).model_type)
+
+
+def _config(preset_name, **overrides):
+    from .auto import AutoConfig
+
+    config = AutoConfig.from_pretrained(preset_name, **overrides)
+    # dropout off: outputs must be deterministic to compare
+    for name, value in list(config.to_dict().items()):
+        if "dropout" in name and isinstance(value, float):
+            setattr(config, name, 0.0)
+    return config
+
+
+def _build(preset_name, role=None, seed=0):
+    import mindspore as ms
+
+    ms.set_seed(seed)
+    config = _config(preset_name)
+    model = _family(preset_name).model_class(role)(config)
+    model.set_train(False)
+    return model
+
+
+def _token_ids(config, batch=2, length=8, seed=0):
+    vocab = int(config.vocab_size)
+    return np.random.default_rng(seed).integers(0, vocab, (batch, length)).astype(np.int32)
+
+
+def _outputs(model, ids):
+    from mindspore import Tensor
+
+    out = model(Tensor(ids))
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    return [o.asnumpy() for o in out]
+
+
+class FamilyConformance:
+    """Subclass in a family's tests with `distribution` and `presets` (tiny ones)."""
+
+    distribution: str = ""
+    presets: list = []
+    # tolerance for outputs that go through a different code path (cache, merged LoRA)
+    atol = 1e-5
+
+    def pytest_generate_tests(self, metafunc):
+        if "preset" in metafunc.fixturenames:
+            if not self.presets:
+                raise ValueError(f"{type(self).__name__}.presets is empty: name the family's tiny presets")
+            metafunc.parametrize("preset", self.presets)
+
+    @pytest.fixture(autouse=True)
+    def _isolated_caches(self, tmp_path_factory, monkeypatch):
+        isolate_caches(tmp_path_factory, monkeypatch)
+
+    def example_ids(self, config):
+        """Token ids the token-input checks feed the model (override for special vocabularies)."""
+        return _token_ids(config)
+
+    def _causal_lm_or_skip(self, preset):
+        family = _family(preset)
+        if "causal_lm" not in family.model_classes:
+            pytest.skip(f"{family.model_type} has no causal_lm role; this check covers causal LMs in PLUGIN_API 1")
+        return family
+
+    # ---- registration ----------------------------------------------------------------
+    def test_preset_is_registered_by_this_distribution(self, preset):
+        registry = _registry()
+        registry.preset(preset)  # raises with the reason when missing
+        owner = registry.presets.entries[preset].source.distribution
+        assert owner == self.distribution, f"preset '{preset}' is registered by {owner}, not {self.distribution}"
+
+    def test_plugin_shows_in_mf_plugins(self, preset):
+        result = subprocess.run([sys.executable, "-m", "mf.cli", "plugins", "--json"], capture_output=True,
+                                text=True, timeout=300)
+        listing = json.loads(result.stdout)
+        ours = [entry for entry in listing if entry["distribution"] == self.distribution]
+        assert ours, f"{self.distribution} is not among the installed plugins: " \
+                     f"{[e['distribution'] for e in listing]}"
+        for entry in ours:
+            assert entry["error"] is None, entry["error"]
+            assert entry["command_error"] is None, entry["command_error"]
+        assert any(preset in entry["registered"].get("preset", []) for entry in ours)
+
+    def test_every_role_class_meets_its_protocol(self, preset):
+        from .models.roles import role_protocol
+
+        family = _family(preset)
+        config = _config(preset)
+        for role, cls in family.model_classes.items():
+            model = cls(config)
+            assert isinstance(model, role_protocol(role)), \
+                f"{cls.__name__} is registered as '{role}' but lacks what {role_protocol(role).__name__} needs"
+
+    # ---- configuration and weights -----------------------------------------------------
+    def test_config_json_round_trip(self, preset, tmp_path):
+        from .auto import AutoConfig
+
+        config = _config(preset)
+        config.save_pretrained(tmp_path / "mf")
+        assert AutoConfig.from_pretrained(str(tmp_path / "mf")).to_dict() == config.to_dict()
+        hf = config.to_hf_dict()
+        assert type(config).from_dict(hf).to_dict() == config.to_dict()
+        json.dumps(hf)  # a Hugging Face config.json must be plain JSON
+
+    def test_save_and_load_give_identical_outputs(self, preset, tmp_path):
+        from .auto import AutoModel
+
+        model = _build(preset)
+        ids = self.example_ids(model.config)
+        expected = _outputs(model, ids)
+        model.save_pretrained(tmp_path / "saved")
+        loaded = AutoModel.from_pretrained(str(tmp_path / "saved"))
+        loaded.set_train(False)
+        for got, want in zip(_outputs(loaded, ids), expected):
+            np.testing.assert_array_equal(got, want)
+
+    def test_huggingface_converter_round_trip(self, preset, tmp_path):
+        from .auto import AutoModel
+
+        family = _family(preset)
+        if family.converter is None:
+            pytest.skip(f"{family.model_type} registers no Hugging Face converter")
+        model = _build(preset)
+        state = model.state_dict()
+        back = family.converter.hf_to_mf(family.converter.mf_to_hf(dict(state), model.config), model.config)
+        back = model._match_prefix(back)
+        assert sorted(back) == sorted(state)
+        for name, value in state.items():
+            np.testing.assert_array_equal(np.asarray(back[name]), value, err_msg=name)
+        ids = self.example_ids(model.config)
+        model.save_pretrained(tmp_path / "hf", format="huggingface")
+        loaded = AutoModel.from_pretrained(str(tmp_path / "hf"))
+        loaded.set_train(False)
+        for got, want in zip(_outputs(loaded, ids), _outputs(model, ids)):
+            np.testing.assert_array_equal(got, want)
+
+    # ---- tokenizer ---------------------------------------------------------------------
+    def test_tokenizer_round_trip_and_special_tokens(self, preset, tmp_path):
+        from .auto import AutoTokenizer
+
+        family = _family(preset)
+        if family.tokenizer_class is None:
+            pytest.skip(f"{family.model_type} registers no tokenizer")
+        tokenizer = AutoTokenizer.from_pretrained(preset)
+        ids = tokenizer(TEXT, add_special_tokens=False)["input_ids"]
+        assert ids and tokenizer.decode(ids, skip_special_tokens=True).strip() == TEXT
+        vocab_size = _config(preset).vocab_size
+        assert max(ids) < vocab_size, f"token id {max(ids)} is outside the model's vocab_size {vocab_size}"
+        for name in ("bos_token", "eos_token", "pad_token", "unk_token"):
+            token = getattr(tokenizer, name, None)
+            if token:
+                token_id = tokenizer.convert_tokens_to_ids(token)
+                assert token_id is not None and 0 <= token_id < vocab_size, f"{name} {token!r} has id {token_id}"
+                assert tokenizer.convert_ids_to_tokens(token_id) == token
+        tokenizer.save_pretrained(tmp_path / "tok")
+        again = AutoTokenizer.from_pretrained(str(tmp_path / "tok"))
+        assert again(TEXT, add_special_tokens=False)["input_ids"] == ids
+        assert again(TEXT)["input_ids"] == tokenizer(TEXT)["input_ids"]
+
+    # ---- behaviour -----------------------------------------------------------------------
+    def test_cached_and_uncached_greedy_decoding_are_identical(self, preset):
+        self._causal_lm_or_skip(preset)
+        model = _build(preset)
+        prompts = self.example_ids(model.config)[:, :5]
+        cached = model.generate(prompts, max_new_tokens=6, min_new_tokens=6, use_cache=True)
+        uncached = model.generate(prompts, max_new_tokens=6, min_new_tokens=6, use_cache=False)
+        np.testing.assert_array_equal(cached, uncached)
+        assert cached.shape == (prompts.shape[0], prompts.shape[1] + 6)
+
+    def test_one_training_step_lowers_the_loss(self, preset):
+        from mindspore import Tensor
+
+        from .trainer import TrainingArguments
+        from .trainer.optim import build_optimizer
+        from .trainer.step import NextTokenLoss, TrainStep
+
+        self._causal_lm_or_skip(preset)
+        model = _build(preset)
+        ids = self.example_ids(model.config)
+        inputs, labels = Tensor(ids[:, :-1]), Tensor(ids[:, 1:])
+        scale = Tensor(np.float32(labels.size))
+        loss_net = NextTokenLoss(model)
+        model.set_train(False)
+        before = float(loss_net(inputs, labels, scale).asnumpy())
+        model.set_train(True)
+        optimizer, decayed = build_optimizer(model.trainable_params(),
+                                             TrainingArguments(learning_rate=1e-2, weight_decay=0.0))
+        step = TrainStep(loss_net, optimizer, decayed, 1.0, 0.0, 1)
+        with _graph_mode():
+            step(inputs, labels, scale, None, True)
+        model.set_train(False)
+        after = float(loss_net(inputs, labels, scale).asnumpy())
+        assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one step"
+
+    def test_lora_merged_equals_unmerged(self, preset):
+        from mindspore import Tensor
+
+        from .pet import apply_pet, merge_and_unload
+
+        family = _family(preset)
+        if not family.pet_target_modules:
+            pytest.skip(f"{family.model_type} declares no pet_target_modules for LoRA")
+        model = _build(preset)
+        ids = self.example_ids(model.config)
+        before = _outputs(model, ids)
+        apply_pet(model, "lora", r=4, lora_alpha=8)
+        rng = np.random.default_rng(0)
+        for name, param in model.parameters_and_names():
+            if "lora_B" in name:  # LoRA starts as the identity (B = 0); make it change the output
+                param.set_data(Tensor((0.05 * rng.standard_normal(param.shape)).astype(np.float32)))
+        model.set_train(False)
+        unmerged = _outputs(model, ids)
+        assert any(np.abs(u - b).max() > 1e-4 for u, b in zip(unmerged, before)), "LoRA did not change the output"
+        merge_and_unload(model)
+        model.set_train(False)
+        for got, want in zip(_outputs(model, ids), unmerged):
+            np.testing.assert_allclose(got, want, atol=self.atol * 10, rtol=1e-4)
+        assert not any("lora_" in name for name, _ in model.parameters_and_names())
+
+    def test_sharding_plan_names_real_layers_and_divides(self, preset):
+        from .pet.lora import _matches
+        from .nn.layers import Embedding, Linear
+
+        family = _family(preset)
+        plan = family.sharding_plan
+        if plan is None:
+            pytest.skip(f"{family.model_type} declares no sharding plan (no model parallelism)")
+        config = _config(preset)
+        model = family.model_class()(config)
+        cells = [(name, cell) for name, cell in model.cells_and_names() if name]
+        for kind in ("column", "row", "vocab"):
+            for suffix in getattr(plan, kind):
+                matched = [cell for name, cell in cells if _matches(name, [suffix])]
+                assert matched, f"sharding plan's {kind} entry '{suffix}' names no layer of {type(model).__name__}"
+                assert all(isinstance(cell, (Linear, Embedding)) for cell in matched), \
+                    f"'{suffix}' must name mf.nn.Linear / Embedding layers"
+        for suffix in plan.fused:
+            assert suffix in plan.column, f"fused entry '{suffix}' must also be a column entry"
+        for suffix, attributes in plan.divide.items():
+            matched = [cell for name, cell in cells if _matches(name, [suffix])]
+            assert matched, f"sharding plan's divide entry '{suffix}' names no layer"
+            for cell in matched:
+                for attribute in attributes:
+                    assert isinstance(getattr(cell, attribute, None), int), \
+                        f"'{suffix}' has no integer attribute '{attribute}' to divide"
+        for field in plan.divisible:
+            assert isinstance(getattr(config, field, None), int), f"divisible field '{field}' is not in the config"
+        parts = 2
+        if any(getattr(config, field) % parts for field in plan.divisible):
+            pytest.skip(f"{preset} does not divide by {parts}: {plan.divisible}")
+        for name, cell in cells:
+            if isinstance(cell, Linear) and _matches(name, plan.column):
+                blocks = next((k for s, k in plan.fused.items() if _matches(name, [s])), 1)
+                assert cell.out_features % (parts * blocks) == 0, f"{name}: {cell.out_features} rows"
+            elif isinstance(cell, Linear) and _matches(name, plan.row):
+                assert cell.in_features % parts == 0, f"{name}: {cell.in_features} columns"
+
+
+class _graph_mode:
+    """Compile the training step as the Trainer does."""
+
+    def __enter__(self):
+        import mindspore as ms
+
+        self.mode = ms.get_context("mode")
+        ms.set_context(mode=ms.GRAPH_MODE)
+
+    def __exit__(self, *exc):
+        import mindspore as ms
+
+        ms.set_context(mode=self.mode)
