@@ -31,6 +31,7 @@ _CORE_EXPORTS = {
     "ByteLevelBPETokenizer": "tokenization.backend",
     "TokenizerJsonTokenizer": "tokenization.backend",
     "SentencePieceTokenizer": "tokenization.sentencepiece",
+    "ByteTokenizer": "tokenization.byte",
     "ProcessorMixin": "processing",
     "AutoConfig": "auto",
     "AutoModel": "auto",

@@ -276,9 +276,13 @@ class FamilyConformance:
         config = _config(preset)
         model = family.model_class()(config)
         cells = [(name, cell) for name, cell in model.cells_and_names() if name]
+        variants = cells  # a plan may name the untied head, which a tied config does not build
+        if isinstance(getattr(config, "tie_word_embeddings", None), bool):
+            flipped = type(config).from_dict({**config.to_dict(), "tie_word_embeddings": not config.tie_word_embeddings})
+            variants = cells + [(n, c) for n, c in family.model_class()(flipped).cells_and_names() if n]
         for kind in ("column", "row", "vocab"):
             for suffix in getattr(plan, kind):
-                matched = [cell for name, cell in cells if _matches(name, [suffix])]
+                matched = [cell for name, cell in variants if _matches(name, [suffix])]
                 assert matched, f"sharding plan's {kind} entry '{suffix}' names no layer of {type(model).__name__}"
                 assert all(isinstance(cell, (Linear, Embedding)) for cell in matched), \
                     f"'{suffix}' must name mf.nn.Linear / Embedding layers"
