@@ -3,7 +3,8 @@
 Causal LMs subclass DecoderModel and CausalLM (causal_lm.py). The other roles are declared in
 roles.py as Protocols: what core's pipelines, Trainer and mf.testing call on such a model.
 """
+from .blocks import PreNormBlock
 from .causal_lm import CausalLM, DecoderModel
 from .roles import ROLES, role_protocol
 
-__all__ = ["CausalLM", "DecoderModel", "ROLES", "role_protocol"]
+__all__ = ["CausalLM", "DecoderModel", "PreNormBlock", "ROLES", "role_protocol"]

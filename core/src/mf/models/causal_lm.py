@@ -3,13 +3,13 @@
 A family writes two classes:
 
     class MyModel(DecoderModel):             # the backbone: embeddings -> blocks -> final norm
-        blocks_attr, norm_attr = "layers", "norm"
+        blocks_attr, norm_attr, embedding_attr = "layers", "norm", "embed_tokens"
         def __init__(self, config): build self.<embeddings>, self.layers (a CellList), self.norm
         def embed(self, input_ids, position_ids): -> hidden [B, T, H]
         def block_inputs(self, position_ids): -> tuple of extra tensors every block takes (optional)
 
-    class MyForCausalLM(CausalLM):           # the head: nothing to write but two names
-        backbone_class, base_model_prefix = MyModel, "model"
+    class MyForCausalLM(CausalLM):           # the head: nothing to write but three names
+        config_class, backbone_class, base_model_prefix = MyConfig, MyModel, "model"
 
 and a block that is called as ``block(x, *block_inputs, bias)`` in training and as
 ``block(x, *block_inputs, bias, key_cache, value_cache, cache_index)`` when decoding with a
@@ -101,6 +101,15 @@ class CausalLM(PreTrainedModel, GenerationMixin):
     # the family's DecoderModel subclass, and the attribute that holds it ("transformer", "model")
     backbone_class = DecoderModel
     base_model_prefix = "model"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        backbone = cls.__dict__.get("backbone_class")
+        if backbone is not None:
+            # the backbone (the family's "base" role) shares the head's config class and knows the
+            # attribute the head keeps it under, so weights saved by either load into the other
+            backbone.config_class = cls.config_class
+            backbone.base_model_prefix = cls.base_model_prefix
 
     def __init__(self, config):
         super().__init__(config)

@@ -3,7 +3,7 @@ import math
 
 from mindspore import nn, ops
 
-from mf.models import CausalLM, DecoderModel
+from mf.models import CausalLM, DecoderModel, PreNormBlock
 from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, split_heads, \
     write_cache
 
@@ -55,24 +55,18 @@ class GPT2MLP(nn.Cell):
         return self.dropout(self.c_proj(self.act(self.c_fc(x))))
 
 
-class GPT2Block(nn.Cell):
-    def __init__(self, config: GPT2Config, layer_idx: int):
-        super().__init__()
-        self.ln_1 = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
-        self.attn = GPT2Attention(config, layer_idx)
-        self.ln_2 = LayerNorm(config.hidden_size, config.layer_norm_epsilon)
-        self.mlp = GPT2MLP(config)
+class GPT2Block(PreNormBlock):
+    sublayers = ("ln_1", "attn", "ln_2", "mlp")
 
-    def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
-        x = x + self.attn(self.ln_1(x), bias, key_cache, value_cache, cache_index)
-        return x + self.mlp(self.ln_2(x))
+    def __init__(self, config: GPT2Config, layer_idx: int):
+        width, eps = config.hidden_size, config.layer_norm_epsilon
+        super().__init__(LayerNorm(width, eps), GPT2Attention(config, layer_idx), LayerNorm(width, eps),
+                         GPT2MLP(config))
 
 
 class GPT2Model(DecoderModel):
     """The GPT-2 transformer without a head: hidden states [B, T, hidden]."""
 
-    config_class = GPT2Config
-    base_model_prefix = "transformer"
     blocks_attr, norm_attr, embedding_attr = "h", "ln_f", "wte"
 
     def __init__(self, config: GPT2Config):

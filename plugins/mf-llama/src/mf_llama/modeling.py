@@ -7,7 +7,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mf.models import CausalLM, DecoderModel
+from mf.models import CausalLM, DecoderModel, PreNormBlock
 from mf.nn import DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, SwiGLU, merge_heads, rotary_tables, \
     split_heads, write_cache
 
@@ -58,24 +58,17 @@ class LlamaFeedForward(nn.Cell):
         return self.w2(self.swiglu(self.w1(x), self.w3(x)))
 
 
-class LlamaDecoderLayer(nn.Cell):
-    def __init__(self, config: LlamaConfig):
-        super().__init__()
-        self.attention_norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.attention = LlamaAttention(config)
-        self.ffn_norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.feed_forward = LlamaFeedForward(config)
+class LlamaDecoderLayer(PreNormBlock):
+    sublayers = ("attention_norm", "attention", "ffn_norm", "feed_forward")
 
-    def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
-        x = x + self.attention(self.attention_norm(x), cos, sin, bias, key_cache, value_cache, cache_index)
-        return x + self.feed_forward(self.ffn_norm(x))
+    def __init__(self, config: LlamaConfig):
+        super().__init__(RMSNorm(config.hidden_size, config.rms_norm_eps), LlamaAttention(config),
+                         RMSNorm(config.hidden_size, config.rms_norm_eps), LlamaFeedForward(config))
 
 
 class LlamaModel(DecoderModel):
     """The LLaMA decoder without a head: hidden states [B, T, hidden]."""
 
-    config_class = LlamaConfig
-    base_model_prefix = "model"
     blocks_attr, norm_attr, embedding_attr = "layers", "norm_out", "tok_embeddings"
 
     def __init__(self, config: LlamaConfig):
