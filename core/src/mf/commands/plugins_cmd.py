@@ -12,11 +12,9 @@ def register(cli):
 
 def run(args) -> int:
     from .. import PLUGIN_API
-    from ..cli import build_cli
     from ..plugins import plugin_set
 
-    infos = plugin_set().infos
-    build_cli()  # runs every plugin's command hook, so that a broken one shows here
+    infos = plugin_set().infos  # `mf` ran every command hook before this: broken ones are recorded
     bad = any(i.error or i.command_error for i in infos)
     if args.json:
         print(json.dumps([{"distribution": i.source.distribution, "version": i.version, "plugin": i.source.plugin,

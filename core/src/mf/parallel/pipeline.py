@@ -8,9 +8,10 @@ receiver contributing zeros. All micro-batches flow forward, then all flow backw
     stage 0:    F0 F1 .. send all           ... receive grads, B0 B1 ..
     stage P-1:  receive all, loss+B0 B1 ..  send grads
 
-The model class provides stage_embed(ids), stage_layer_inputs(ids), stage_layers(),
-stage_head(hidden), stage_cells(first, last) (the non-block layers a stage uses) and tied_parameters() (weights the first and last stage share: their
-gradients are summed between those two stages).
+The model provides stage_embed(ids), stage_layer_inputs(ids), stage_layers(), stage_head(hidden),
+stage_cells(first, last) (the non-block layers a stage uses) and tied_parameters() (weights the first
+and last stage share: their gradients are summed between those two stages); mf.models.CausalLM
+implements them for every decoder family.
 """
 import numpy as np
 import mindspore as ms
