@@ -80,3 +80,24 @@ def test_plan_says_when_nothing_fits_and_rejects_bad_sizes():
     result = mf("plan", "--model", "llama_7b", "--devices", "8", "--device-memory", "lots", "--global-batch", "8")
     assert result.returncode != 0
     assert "--device-memory 'lots' is not a size; write it like 64GB" in result.stderr
+
+
+def test_launch_worker_runs_any_interpreter_path_a_module_or_a_program(tmp_path):
+    """What `mf launch -- CMD` runs in each process: an interpreter given by path (it failed with
+    'source code string cannot contain null bytes'), `python -m module`, or another program."""
+    script = tmp_path / "task.py"
+    script.write_text("import sys\nprint('task ran with', sys.argv[1:])\n")
+    (tmp_path / "hello_module.py").write_text("print('module ran')\n")
+    program = tmp_path / "run.sh"
+    program.write_text("#!/bin/sh\necho program ran \"$@\"\n")
+    program.chmod(0o755)
+    worker = [sys.executable, "-m", "mf.parallel.worker", str(tmp_path / "log")]
+    env = {**os.environ, "RANK_ID": "0", "PYTHONPATH": str(tmp_path)}
+    for command, expected in [([sys.executable, str(script), "--x", "1"], "task ran with ['--x', '1']"),
+                              (["python3", str(script)], "task ran with []"),
+                              ([sys.executable, "-m", "hello_module"], "module ran"),
+                              ([str(program), "a"], "program ran a")]:
+        result = subprocess.run(worker + command, capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert expected in result.stdout
+        assert expected in (tmp_path / "log" / "rank_0" / "mindformer.log").read_text()

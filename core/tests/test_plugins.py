@@ -270,3 +270,24 @@ def test_mf_plugins_shows_an_incompatible_plugin_and_both_versions(tmp_path):
     assert result.returncode == 1
     assert "incompatible plugins (skipped)" in result.stdout
     assert ">=0.1,<1" in result.stdout and "PLUGIN_API 1.0" in result.stdout and "from_the_past" not in result.stdout
+
+
+TASK_CLASH = """
+from mf import hookimpl
+
+
+@hookimpl
+def mf_register_tasks(registry):
+    registry.add_task("summarize")
+"""
+
+
+def test_mf_plugins_names_both_sides_of_a_conflict_and_keeps_the_rest(tmp_path):
+    _install_fake_distribution(tmp_path, "mf-first", "mf_first", TASK_CLASH)
+    _install_fake_distribution(tmp_path, "mf-second", "mf_second", TASK_CLASH)
+    result = _mf_cli(tmp_path, "plugins")
+    assert result.returncode == 1
+    conflicts = result.stdout.split("conflicting plugins (skipped):")[1]
+    assert "mf-first" in conflicts and "mf-second" in conflicts
+    assert "pip uninstall mf-first" in conflicts and "pip uninstall mf-second" in conflicts
+    assert "mf-gpt 0.1.0" in result.stdout.split("conflicting plugins")[0]  # the others still load
