@@ -95,9 +95,13 @@ def test_a_third_party_plugin_uses_every_hook_end_to_end(tmp_path):
 def test_a_scaffolded_plugin_builds_installs_beside_core_alone_and_works(tmp_path):
     plugin = tmp_path / "mf-mymodel"
     mf("plugin", "new", "mf-mymodel", "--directory", str(plugin))
-    # build the wheel as its author would publish it (this environment's setuptools, no downloads)
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-         str(tmp_path / "dist"), str(plugin)])
+    # build the wheel as its author would publish it (with this environment's setuptools and wheel when
+    # it has them, else pip fetches them into an isolated build environment)
+    import importlib.util
+
+    local_build = all(importlib.util.find_spec(name) for name in ("setuptools", "wheel"))
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *(["--no-build-isolation"] if local_build else []),
+         "-w", str(tmp_path / "dist"), str(plugin)])
     wheel = next((tmp_path / "dist").glob("mf_mymodel-0.1.0-*.whl"))
     environment = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
