@@ -18,8 +18,8 @@ from .resolve import Location, locate
 from .tokenization.base import TOKENIZER_CONFIG_NAME
 
 
-def _family_of(name_or_path) -> "tuple[ModelFamily, Location]":
-    location = locate(name_or_path)
+def _family_of(name_or_path, revision=None, token=None) -> "tuple[ModelFamily, Location]":
+    location = locate(name_or_path, revision=revision, token=token)
     if location.directory is not None:
         config_path = location.directory / CONFIG_NAME
         if not config_path.is_file():
@@ -49,9 +49,9 @@ class AutoConfig:
     """The right config class for a preset or directory."""
 
     @classmethod
-    def from_pretrained(cls, name_or_path, **overrides) -> PretrainedConfig:
-        family, _ = _family_of(name_or_path)
-        return family.config_class.from_pretrained(name_or_path, **overrides)
+    def from_pretrained(cls, name_or_path, revision=None, token=None, **overrides) -> PretrainedConfig:
+        family, _ = _family_of(name_or_path, revision, token)
+        return family.config_class.from_pretrained(name_or_path, revision=revision, token=token, **overrides)
 
     @classmethod
     def for_model(cls, model_type: str, **kwargs) -> PretrainedConfig:
@@ -70,7 +70,7 @@ class AutoModel:
 
     @classmethod
     def from_pretrained(cls, name_or_path, **kwargs):
-        family, _ = _family_of(name_or_path)
+        family, _ = _family_of(name_or_path, kwargs.get("revision"), kwargs.get("token"))
         return family.model_class(cls.role).from_pretrained(name_or_path, **kwargs)
 
     @classmethod
@@ -99,7 +99,7 @@ class AutoTokenizer:
 
     @classmethod
     def from_pretrained(cls, name_or_path, **kwargs):
-        location = locate(name_or_path)
+        location = locate(name_or_path, revision=kwargs.get("revision"), token=kwargs.get("token"))
         if location.directory is not None:
             tokenizer_class = _tokenizer_class_in(location.directory)
             if tokenizer_class is not None:

@@ -132,11 +132,11 @@ class PretrainedConfig:
         write_json(Path(save_directory) / CONFIG_NAME, data)
 
     @classmethod
-    def from_pretrained(cls, name_or_path, **overrides) -> "PretrainedConfig":
-        """Load a preset by name or a directory's config.json."""
+    def from_pretrained(cls, name_or_path, revision=None, token=None, **overrides) -> "PretrainedConfig":
+        """Load a preset by name, a directory's or a Hub repository's config.json."""
         from .resolve import locate
 
-        location = locate(name_or_path)
+        location = locate(name_or_path, revision=revision, token=token)
         if location.directory is not None:
             path = location.directory / CONFIG_NAME
             if not path.is_file():

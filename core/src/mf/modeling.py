@@ -8,8 +8,8 @@ import mindspore as ms
 from mindspore import nn
 
 from .config import CONFIG_NAME, PretrainedConfig
-from .errors import WeightsError, WeightsNotFoundError
-from .resolve import locate, mf_home
+from .errors import WeightsError
+from .resolve import hub_weights, locate
 from .weights import MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
 
 
@@ -39,19 +39,14 @@ class PreTrainedModel(nn.Cell):
         return cls(config)
 
     @classmethod
-    def from_pretrained(cls, name_or_path, config: Optional[PretrainedConfig] = None,
-                        **config_overrides) -> "PreTrainedModel":
-        """Load a preset's weights (from $MF_HOME) or a directory (mf or Hugging Face layout)."""
-        location = locate(name_or_path)
+    def from_pretrained(cls, name_or_path, config: Optional[PretrainedConfig] = None, revision: Optional[str] = None,
+                        token=None, **config_overrides) -> "PreTrainedModel":
+        """Load a directory (mf or Hugging Face layout), a Hub id (owner/name), or a preset's weights
+        (from $MF_HOME, else from the Hub repository the preset names)."""
+        location = locate(name_or_path, revision=revision, weights=True, token=token)
         directory = location.directory
         if directory is None:
-            preset = location.preset
-            raise WeightsNotFoundError(
-                f"no weights for preset '{preset.name}': mf looked in {mf_home() / preset.name} "
-                f"(set MF_HOME to change where). To get them, convert a local Hugging Face checkpoint "
-                f"directory with `mf convert /path/to/checkpoint {preset.name}`, or pass that directory "
-                f"to from_pretrained directly. For random weights use "
-                f"AutoModel.from_config(AutoConfig.from_pretrained('{preset.name}')).")
+            directory = hub_weights(location.preset, revision, token)
         if config is None:
             config_path = directory / CONFIG_NAME
             if not config_path.is_file():

@@ -68,6 +68,11 @@ class Preset:
     task: str = "text_generation"
     # use another preset's weights (a LoRA preset fine-tunes its base model's)
     weights_from: Optional[str] = None
+    # the Hugging Face Hub repository (and revision) holding this preset's weights in safetensors
+    hub_repo: Optional[str] = None
+    hub_revision: Optional[str] = None
+    # why there are no public weights, when hub_repo is None (shown to the user)
+    weights_note: str = ""
 
 
 @dataclass

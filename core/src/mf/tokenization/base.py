@@ -330,11 +330,11 @@ class PreTrainedTokenizer:
         return names - {"self", "kwargs"}
 
     @classmethod
-    def from_pretrained(cls, name_or_path, **kwargs) -> "PreTrainedTokenizer":
-        """A preset's tokenizer, or one saved in a directory."""
+    def from_pretrained(cls, name_or_path, revision=None, token=None, **kwargs) -> "PreTrainedTokenizer":
+        """A preset's tokenizer, or one saved in a directory or a Hub repository."""
         from ..resolve import locate
 
-        location = locate(name_or_path)
+        location = locate(name_or_path, revision=revision, token=token)
         if location.directory is not None and cls._directory_has_files(location.directory):
             tokenizer = cls.from_directory(location.directory, **kwargs)
         elif location.preset is not None:

@@ -8,7 +8,7 @@ from . import convert
 from .configuration import GPT2Config
 from .modeling import GPT2LMHeadModel, GPT2Model
 from .sharding import GPT2_SHARDING
-from .presets import GPT2_LORA_PRESETS, GPT2_PRESETS
+from .presets import GPT2_LORA_PRESETS, GPT2_PRESETS, GPT2_WEIGHTS
 from .processing import GPT2Processor
 from .tokenization import GPT2Tokenizer, bundled_vocab_files
 
@@ -22,7 +22,7 @@ def mf_register_models(registry):
     registry.export(GPT2Config, GPT2Model, GPT2LMHeadModel, GPT2Tokenizer, GPT2Processor)
     for name, (description, config) in GPT2_PRESETS.items():
         registry.add_preset(name, "gpt2", config, description=description,
-                            tokenizer=bundled_vocab_files(), processor={"max_length": 128})
+                            tokenizer=bundled_vocab_files(), processor={"max_length": 128}, **GPT2_WEIGHTS[name])
     for name, (base, lora) in GPT2_LORA_PRESETS.items():
         registry.add_preset(name, "gpt2", GPT2_PRESETS[base][1], description=f"{base} with LoRA {lora}",
                             tokenizer=bundled_vocab_files(), processor={"max_length": 128},

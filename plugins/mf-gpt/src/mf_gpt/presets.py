@@ -18,3 +18,12 @@ GPT2_PRESETS = {
 GPT2_LORA_PRESETS = {
     "gpt2_lora": ("gpt2", dict(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["c_attn", "attn.c_proj"])),
 }
+
+# where each preset's weights are published (safetensors on the Hugging Face Hub), or why none are
+GPT2_WEIGHTS = {
+    "gpt2": {"hub_repo": "openai-community/gpt2"},
+    "gpt2_small": {"hub_repo": "openai-community/gpt2"},
+    "gpt2_13b": {"weights_note": "MindFormers' gpt2_13b checkpoint is not published on the Hugging Face Hub"},
+    "gpt2_52b": {"weights_note": "MindFormers' gpt2_52b checkpoint is not published on the Hugging Face Hub"},
+    "gpt2_tiny": {"weights_note": "gpt2_tiny is a test size; train it (mf run) or use random weights"},
+}

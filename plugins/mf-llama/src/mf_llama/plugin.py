@@ -8,7 +8,7 @@ from . import convert
 from .configuration import LlamaConfig
 from .modeling import LlamaForCausalLM, LlamaModel
 from .sharding import LLAMA_SHARDING
-from .presets import LLAMA_LORA_PRESETS, LLAMA_PRESETS
+from .presets import LLAMA_LORA_PRESETS, LLAMA_PRESETS, LLAMA_WEIGHTS
 from .tokenization import LlamaTokenizer, bundled_tokenizer_model
 
 
@@ -21,7 +21,8 @@ def mf_register_models(registry):
     registry.export(LlamaConfig, LlamaModel, LlamaForCausalLM, LlamaTokenizer)
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in LLAMA_PRESETS.items():
-        registry.add_preset(name, "llama", config, description=description, tokenizer=tokenizer)
+        registry.add_preset(name, "llama", config, description=description, tokenizer=tokenizer,
+                            **LLAMA_WEIGHTS[name])
     for name, (base, lora) in LLAMA_LORA_PRESETS.items():
         registry.add_preset(name, "llama", LLAMA_PRESETS[base][1], description=f"{base} with LoRA {lora}",
                             tokenizer=tokenizer, pet={"pet_method": "lora", **lora}, weights_from=base)

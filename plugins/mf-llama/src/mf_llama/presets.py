@@ -13,3 +13,11 @@ LLAMA_LORA_PRESETS = {
     "llama_7b_lora": ("llama_7b", dict(r=8, lora_alpha=16, lora_dropout=0.05,
                                        target_modules=["wq", "wk", "wv", "wo"])),
 }
+
+# where each preset's weights are published (safetensors on the Hugging Face Hub), or why none are
+LLAMA_WEIGHTS = {
+    "llama_7b": {"hub_repo": "huggyllama/llama-7b"},
+    "llama_13b": {"hub_repo": "huggyllama/llama-13b"},
+    "llama_65b": {"hub_repo": "huggyllama/llama-65b"},
+    "llama_tiny": {"weights_note": "llama_tiny is a test size; train it (mf run) or use random weights"},
+}
