@@ -27,6 +27,8 @@ def private_mf_home(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's ~/.cache/mf."""
     monkeypatch.setenv("MF_HOME", str(tmp_path_factory.mktemp("mf_home")))
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    # no test reaches the real Hub: one that would fails at once with mf's offline message
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture

@@ -91,7 +91,8 @@ def repos(tmp_path):
 def test_hub_ids_presets_offline_cache_resume_and_pickle_refusal(repos, tmp_path):
     hf_home = tmp_path / "hf_home"
     with HubServer(repos) as hub:
-        env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(hf_home), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+        env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(hf_home), "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+               "HF_HUB_OFFLINE": "0"}
 
         # by Hub id
         assert loaded(LOAD, "acme/tiny-gpt2", TINY_GPT2, env=env) == {"class": "GPT2LMHeadModel", "max_diff": 0.0}

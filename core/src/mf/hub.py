@@ -70,7 +70,12 @@ def fetch(repo_id: str, revision: Optional[str] = None, weights: bool = True, to
 def _check_weights_are_safetensors(repo_id, revision, token):
     from huggingface_hub import HfApi
 
-    files = HfApi().list_repo_files(repo_id, revision=revision, token=token)
+    try:
+        files = HfApi().list_repo_files(repo_id, revision=revision, token=token)
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "requests"):  # no connection:
+            return  # snapshot_download then serves the cache, or says it cannot
+        raise
     if any(name.endswith(".safetensors") for name in files):
         return
     pickles = [name for name in files if name.endswith(PICKLE_SUFFIXES)]
