@@ -33,18 +33,36 @@ def test_plugins_lists_core_and_gpt():
 
 
 def test_convert_into_the_cache_then_load_the_preset(tmp_path):
-    result = mf("convert", str(HF_GPT2), "gpt2_tiny", env={"MF_HOME": str(tmp_path)})
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "gpt2_tiny" / "model.safetensors").is_file()
-    os.environ["MF_HOME"] = str(tmp_path)  # the autouse fixture restores it
-    from mf import AutoModel
+    from mf import AutoConfig, AutoModel
     import mindspore as ms
 
-    golden = np.load(HF_GPT2.parent / "tiny_gpt2_golden.npz")
+    ms.set_seed(0)
+    source = AutoModel.from_config(AutoConfig.from_pretrained("gpt2_tiny", hidden_dropout=0.0, embedding_dropout=0.0,
+                                                              attention_dropout=0.0))
+    source.save_pretrained(tmp_path / "hf", format="huggingface")
+    result = mf("convert", str(tmp_path / "hf"), "gpt2_tiny", env={"MF_HOME": str(tmp_path / "home")})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "home" / "gpt2_tiny" / "model.safetensors").is_file()
+    os.environ["MF_HOME"] = str(tmp_path / "home")  # the autouse fixture restores it
     model = AutoModel.from_pretrained("gpt2_tiny")
+    ids = ms.Tensor(np.arange(10, dtype=np.int32).reshape(1, 10))
     model.set_train(False)
-    logits = model(ms.Tensor(golden["input_ids"].astype(np.int32))).asnumpy()
-    np.testing.assert_allclose(logits, golden["logits"], atol=1e-4, rtol=0)
+    source.set_train(False)
+    np.testing.assert_array_equal(model(ids).asnumpy(), source(ids).asnumpy())
+
+
+def test_convert_refuses_a_checkpoint_of_another_shape_than_the_preset(tmp_path):
+    home = tmp_path / "home"
+    wrong_size = mf("convert", str(HF_GPT2), "gpt2_tiny", env={"MF_HOME": str(home)})
+    assert wrong_size.returncode == 1
+    assert "does not have the shape of preset 'gpt2_tiny'" in wrong_size.stderr
+    assert "vocab_size 1000 (checkpoint) vs 50257 (preset)" in wrong_size.stderr
+    tiny_llama = ROOT / "plugins" / "mf-llama" / "tests" / "fixtures" / "tiny-llama-mha"
+    as_7b = mf("convert", str(tiny_llama), "llama_7b", env={"MF_HOME": str(home)})
+    assert as_7b.returncode == 1 and "hidden_size 64 (checkpoint) vs 4096 (preset)" in as_7b.stderr
+    other_family = mf("convert", str(tiny_llama), "gpt2_tiny", env={"MF_HOME": str(home)})
+    assert other_family.returncode == 1 and "is a llama model, but preset 'gpt2_tiny' is gpt2" in other_family.stderr
+    assert not home.exists() or not any(home.iterdir())  # nothing written
 
 
 def test_convert_error_is_one_clear_line(tmp_path):
