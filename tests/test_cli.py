@@ -1,10 +1,12 @@
 """The `mf` command end to end, as a user runs it."""
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HF_GPT2 = ROOT / "plugins" / "mf-gpt" / "tests" / "fixtures" / "tiny-gpt2"
@@ -22,7 +24,14 @@ def test_demo_trains_and_lowers_perplexity(tmp_path):
     before, after = (float(v.replace(",", "")) for v in line.split("perplexity ")[1].split(" -> "))
     assert after < before / 5
     assert "sample: 'I was" in result.stdout
-    assert (tmp_path / "out" / "loss_curve.png").is_file() and (tmp_path / "out" / "model.safetensors").is_file()
+    out = tmp_path / "out"
+    for kept in ("loss_curve.png", "model.safetensors", "config.json", "metrics.jsonl", "tokenizer_config.json"):
+        assert (out / kept).is_file(), kept
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert [s["prompt"] for s in samples] == ["I was", "The school", "Kiyo"]
+    assert json.loads((out / "demo.json").read_text())["perplexity_after"] == pytest.approx(after, rel=1e-3)
+    again = mf("generate", "--model", str(out), "--prompt", "I was", "--max-new-tokens", "5")
+    assert again.returncode == 0 and again.stdout.startswith("I was"), again.stderr  # the kept model loads
 
 
 def test_plugins_lists_core_and_gpt():

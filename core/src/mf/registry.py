@@ -244,6 +244,10 @@ class Registry:
                 if cls is not None and cls.__name__ == name:
                     return cls
         value = self.exports.get(name)
+        if value is None:  # core's own classes (ByteTokenizer, TokenizerJsonTokenizer, ...)
+            import mf
+
+            value = getattr(mf, name) if name in mf.__all__ else None
         return value if isinstance(value, type) else None
 
     def hf_model_type(self, model_type: str) -> Optional[str]:
