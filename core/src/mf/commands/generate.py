@@ -1,4 +1,8 @@
-"""`mf generate`: continue a prompt with a causal language model."""
+"""`mf generate`: continue a prompt with a causal language model (or answer it, with --chat)."""
+import sys
+import warnings
+
+from ..pipelines.text_generation import NoNewTokensWarning
 
 
 def register(cli):
@@ -20,6 +24,9 @@ def register(cli):
     parser.add_argument("--stop", action="append", default=None, help="stop when the text ends with this string")
     parser.add_argument("--truncation", action="store_true", help="keep the end of a prompt that is too long")
     parser.add_argument("--stream", action="store_true", help="print tokens as they are generated")
+    parser.add_argument("--chat", action="store_true",
+                        help="treat each prompt as a user message and apply the model's chat template")
+    parser.add_argument("--system", default=None, help="with --chat: a system prompt")
 
 
 def run(args) -> int:
@@ -32,15 +39,28 @@ def run(args) -> int:
                    repetition_penalty=args.repetition_penalty, num_beams=args.num_beams,
                    num_return_sequences=args.num_return_sequences, seed=args.seed, stop_strings=args.stop,
                    truncation=args.truncation)
-    if args.stream:
-        if len(args.prompt) > 1:
-            print("mf generate: --stream takes one --prompt")
-            return 2
-        streamer = TextStreamer(generator.tokenizer, skip_special_tokens=True)
-        generator(args.prompt[0], streamer=streamer, **options)
-        return 0
-    for result in generator(args.prompt, **options):
-        for text in result["text_generation_text"]:
-            print(text)
-            print()
+    inputs = list(args.prompt)
+    if args.chat:
+        system = [{"role": "system", "content": args.system}] if args.system else []
+        inputs = [system + [{"role": "user", "content": prompt}] for prompt in inputs]
+    elif args.system:
+        print("mf generate: --system needs --chat", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoNewTokensWarning)
+        if args.stream:
+            if len(inputs) > 1:
+                print("mf generate: --stream takes one --prompt", file=sys.stderr)
+                return 2
+            streamer = TextStreamer(generator.tokenizer, skip_prompt=args.chat, skip_special_tokens=True)
+            generator(inputs[0], streamer=streamer, **options)
+        else:
+            for result in generator(inputs, **options):
+                for text in result["text_generation_text"]:
+                    print(text)
+                    print()
+    for warning in caught:
+        if issubclass(warning.category, NoNewTokensWarning):
+            print(f"mf generate: note: {warning.message}", file=sys.stderr)
+            break
     return 0

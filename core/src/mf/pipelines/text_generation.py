@@ -1,4 +1,11 @@
-"""The text_generation task: prompts in, [{'text_generation_text': [text]}] out, as in the tutorial."""
+"""The text_generation task: prompts in, [{'text_generation_text': [text]}] out, as in the tutorial.
+
+A chat conversation ([{"role": "user", "content": ...}, ...]) is rendered with the tokenizer's chat
+template; its result holds the reply alone and the conversation with the reply appended:
+[{'text_generation_text': [reply], 'messages': [..., {'role': 'assistant', 'content': reply}]}].
+"""
+import warnings
+
 import numpy as np
 
 from ..generation import GenerationError
@@ -8,13 +15,30 @@ from .base import Pipeline
 _PIPELINE_OPTIONS = ("truncation", "return_full_text")
 
 
+def is_conversation(value) -> bool:
+    """A chat conversation: a non-empty list of {'role', 'content'} dicts."""
+    return isinstance(value, (list, tuple)) and bool(value) and all(
+        isinstance(m, dict) and "role" in m and "content" in m for m in value)
+
+
+class NoNewTokensWarning(UserWarning):
+    """The model ended the text at once."""
+
+
 class TextGenerationPipeline(Pipeline):
     task = "text_generation"
 
+    def __call__(self, inputs, **kwargs):
+        # one conversation is one input, not a batch of dicts
+        return super().__call__([inputs] if is_conversation(inputs) else inputs, **kwargs)
+
     def run_batch(self, prompts, truncation=False, return_full_text=True, **generate_kwargs):
+        chats = [list(p) if is_conversation(p) else None for p in prompts]
+        prompts = [self._chat_prompt(chat) if chat else p for p, chat in zip(prompts, chats)]
         for prompt in prompts:
             if not isinstance(prompt, str):
-                raise GenerationError(f"text_generation takes text, got {type(prompt).__name__}: {prompt!r}")
+                raise GenerationError(f"text_generation takes text or chat messages ([{{'role': 'user', "
+                                      f"'content': ...}}]), got {type(prompt).__name__}: {prompt!r}")
             if not prompt:
                 raise GenerationError("the prompt is empty; give some text to continue")
         # The tutorial passes top_k without do_sample and expects sampling; transformers would
@@ -37,16 +61,32 @@ class TextGenerationPipeline(Pipeline):
             generate_kwargs.setdefault("tokenizer", tokenizer)
         output = self.model.generate(input_ids, attention_mask=attention_mask, **generate_kwargs)
         per_prompt = output.shape[0] // len(prompts)
+        eos = generate_kwargs.get("eos_token_id", self.model.generation_config.eos_token_id)
+        eos_ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
         results = []
         for i, ids in enumerate(encoded):
-            texts = []
+            texts, full = [], return_full_text and chats[i] is None
             for row in output[i * per_prompt:(i + 1) * per_prompt]:
-                generated = row[width:]
-                text = tokenizer.decode(list(ids) + generated.tolist() if return_full_text else generated.tolist(),
-                                        skip_special_tokens=True)
+                generated = _until_eos(row[width:].tolist(), eos_ids)
+                if not generated:
+                    warnings.warn(NoNewTokensWarning(
+                        "the model produced no new token: it ended the text at once (its first token was "
+                        "end-of-sequence). A chat model answers chat messages: pass [{'role': 'user', 'content': "
+                        "...}] (mf generate --chat, mf chat) so its chat template is applied"), stacklevel=3)
+                text = tokenizer.decode(list(ids) + generated if full else generated, skip_special_tokens=True)
                 texts.append(text)
-            results.append({"text_generation_text": texts})
+            result = {"text_generation_text": texts}
+            if chats[i] is not None:
+                result["messages"] = chats[i] + [{"role": "assistant", "content": texts[0].strip()}]
+            results.append(result)
         return results
+
+    def _chat_prompt(self, messages):
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise GenerationError(f"chat messages need a chat template, and this model's tokenizer "
+                                  f"({type(self.tokenizer).__name__}) has none; pass a plain text prompt, or a "
+                                  f"chat model whose tokenizer_config.json has a chat_template")
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def _fit_context(self, ids, truncation, generate_kwargs):
         limit = self.model.max_positions()
@@ -69,3 +109,11 @@ class TextGenerationPipeline(Pipeline):
             generate_kwargs["max_new_tokens"] = new_tokens
             generate_kwargs.pop("max_length", None)
         return ids[-room:]
+
+
+def _until_eos(tokens, eos_ids):
+    """The generated tokens before the first end-of-sequence (padding after it is dropped too)."""
+    for index, token in enumerate(tokens):
+        if token in eos_ids:
+            return tokens[:index]
+    return tokens

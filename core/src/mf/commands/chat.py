@@ -1,0 +1,84 @@
+"""`mf chat MODEL`: talk to a chat model in the terminal, on its chat template, with streamed replies.
+
+    mf chat ~/.cache/mf-testdata/smollm2 --system "You are a concise assistant."
+
+Type a message and press Enter; /reset forgets the conversation, /exit (or Ctrl-D) quits.
+"""
+import sys
+import time
+
+PROMPT = ">>> "
+
+
+def register(cli):
+    parser = cli.add_command("chat", "chat with a model in the terminal (its chat template, streamed replies)", run)
+    parser.add_argument("model", help="preset, model directory or Hub id of a chat model")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer preset or directory (default: the model's)")
+    parser.add_argument("--system", default=None, help="system prompt")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=None)
+
+
+def _reply_streamer(tokenizer):
+    """A TextStreamer that writes the reply to the terminal as it comes, and counts its tokens."""
+    from ..generation import TextStreamer
+
+    class ReplyStreamer(TextStreamer):
+        tokens = 0
+
+        def put(self, token_ids):
+            if not self.next_is_prompt:  # the first call brings the prompt
+                self.tokens += 1
+            super().put(token_ids)
+
+        def on_text(self, text, stream_end=False):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    return ReplyStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def run(args) -> int:
+    from ..errors import MFError
+    from ..pipelines import pipeline
+
+    generator = pipeline("text_generation", model=args.model, tokenizer=args.tokenizer)
+    if not getattr(generator.tokenizer, "chat_template", None):
+        raise MFError(f"{args.model} has no chat template (tokenizer_config.json 'chat_template'), so it is not a "
+                      f"chat model; use `mf generate --model {args.model} --prompt ...` to continue text")
+    options = dict(max_new_tokens=args.max_new_tokens, do_sample=args.do_sample, temperature=args.temperature,
+                   top_k=args.top_k, top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
+    system = [{"role": "system", "content": args.system}] if args.system else []
+    history = list(system)
+    print(f"mf chat with {args.model}. /reset forgets the conversation, /exit or Ctrl-D quits.", flush=True)
+    while True:
+        print(PROMPT, end="", flush=True)  # input(PROMPT) would write it to stderr on a terminal
+        try:
+            line = input()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        message = line.strip()
+        if message in ("/exit", "/quit"):
+            return 0
+        if message == "/reset":
+            history = list(system)
+            print("(conversation forgotten)", flush=True)
+            continue
+        if not message:
+            continue
+        history.append({"role": "user", "content": message})
+        reply = _reply_streamer(generator.tokenizer)
+        start = time.perf_counter()
+        result = generator(history, streamer=reply, **options)[0]
+        seconds = time.perf_counter() - start
+        answer = result["messages"][-1]["content"]
+        if not answer:
+            print("(the model produced no new token: it ended its reply at once)", end="")
+        history.append({"role": "assistant", "content": answer})
+        print(f"\n[{reply.tokens} tokens, {reply.tokens / max(seconds, 1e-9):.1f} tokens/s]", flush=True)
