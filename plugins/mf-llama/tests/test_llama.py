@@ -163,7 +163,7 @@ def test_mf_run_with_a_llama_preset(tmp_path):
 
 
 SMOLLM2 = Path(os.environ.get("MF_TESTDATA", "~/.cache/mf-testdata")).expanduser() / "smollm2"
-FETCH = Path(__file__).resolve().parents[3] / "shared" / "data" / "scripts" / "fetch-large.sh"
+FETCH = Path(__file__).resolve().parents[4] / "shared" / "data" / "scripts" / "fetch-large.sh"
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +188,5 @@ def test_smollm2_answers_the_capital_of_france(smollm2):
     prompt = generator.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     [result] = generator(prompt, max_new_tokens=20, return_full_text=False)
     assert result["text_generation_text"] == ["The capital of France is Paris."]
+    [chat] = generator(messages, max_new_tokens=20)  # chat messages: the template is applied by the pipeline
+    assert chat["messages"][-1] == {"role": "assistant", "content": "The capital of France is Paris."}

@@ -30,10 +30,13 @@ def _reply_streamer(tokenizer):
 
     class ReplyStreamer(TextStreamer):
         tokens = 0
+        first_token_at = None
 
         def put(self, token_ids):
             if not self.next_is_prompt:  # the first call brings the prompt
                 self.tokens += 1
+                if self.first_token_at is None:
+                    self.first_token_at = time.perf_counter()
             super().put(token_ids)
 
         def on_text(self, text, stream_end=False):
@@ -76,9 +79,12 @@ def run(args) -> int:
         reply = _reply_streamer(generator.tokenizer)
         start = time.perf_counter()
         result = generator(history, streamer=reply, **options)[0]
-        seconds = time.perf_counter() - start
+        end = time.perf_counter()
         answer = result["messages"][-1]["content"]
         if not answer:
             print("(the model produced no new token: it ended its reply at once)", end="")
         history.append({"role": "assistant", "content": answer})
-        print(f"\n[{reply.tokens} tokens, {reply.tokens / max(seconds, 1e-9):.1f} tokens/s]", flush=True)
+        # decoding speed after the first token; the wait for the first token (prompt, compilation) apart
+        first = (reply.first_token_at or end) - start
+        speed = (reply.tokens - 1) / (end - reply.first_token_at) if reply.tokens > 1 else 0.0
+        print(f"\n[{reply.tokens} tokens, {speed:.1f} tokens/s, first token after {first:.1f} s]", flush=True)
