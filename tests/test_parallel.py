@@ -6,6 +6,7 @@ differences in the weights, so runs that split sums across ranks (model and pipe
 compare with SGD; data parallel and optimizer sharding compare with AdamW.
 """
 import itertools
+import re
 import json
 import os
 import subprocess
@@ -141,3 +142,25 @@ def test_bad_layouts_are_rejected_before_any_work(tmp_path):
     assert result.returncode != 0
     assert "must be divisible by data_parallel x micro_batch_num (1 x 3)" in logs
     assert not (tmp_path / "o" / "metrics.jsonl").exists()
+    # the console says which rank failed, with its mf error and the end of its log; no MindSpore noise
+    assert re.search(r"mf launch: rank \d failed: mf run: error: .*must be divisible by data_parallel", result.stderr)
+    assert "--- the end of " in result.stderr and "--verbose" in result.stderr
+    console = result.stdout + result.stderr
+    assert "[WARNING] ME(" not in console and "Traceback" not in console and "C++ Call Stack" not in console
+
+
+@pytest.mark.slow
+def test_two_nodes_on_this_machine_train_together_like_one_process(tmp_path):
+    """`mf launch --nnodes 2 --node_rank K --master_addr 127.0.0.1`, one process per node: data parallel
+    across the two "nodes" equals one process on the same global batch."""
+    ref = reference(tmp_path, "gpt2", "adamw")
+    out, port = tmp_path / "two-nodes", str(next(PORTS))
+    nodes = [subprocess.Popen([sys.executable, "-m", "mf.cli", "launch", "--nproc", "1", "--nnodes", "2",
+                               "--node_rank", str(rank), "--master_addr", "127.0.0.1", "--master_port", port,
+                               "--log_dir", str(tmp_path / f"node{rank}"), "--", sys.executable,
+                               str(HERE / "train_compare.py"), str(out), "gpt2", "2", "1", "1", "0", "adamw"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in (0, 1)]
+    outputs = [node.communicate(timeout=900)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    assert (tmp_path / "node1" / "rank_1" / "mindformer.log").is_file()  # node 1 ran global rank 1
+    compare(ref, out)

@@ -60,6 +60,8 @@ def main(argv):
     log_root, command = Path(argv[0]), argv[1:]
     if not command:
         raise SystemExit("mf.parallel.worker: no command to run")
+    if os.environ.get("MS_ROLE") == "MS_SCHED":
+        return _schedule()
     rank = os.environ.get("RANK_ID", "0")
     log_dir = log_root / f"rank_{rank}"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,20 @@ def main(argv):
         raise SystemExit(f"mf launch: no such script: {script}")
     sys.argv = command
     runpy.run_path(command[0], run_name="__main__")
+    return 0
+
+
+def _schedule() -> int:
+    """msrun's scheduler process runs the same command line; all it has to do is coordinate the workers.
+    When they fail it times out: that is reported by `mf launch` from the workers' logs, not here."""
+    from mindspore.communication import init
+
+    try:
+        init()
+    except RuntimeError as exc:
+        if os.environ.get("MF_LAUNCH_VERBOSE"):
+            raise
+        return 1
     return 0
 
 
