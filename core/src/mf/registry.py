@@ -40,6 +40,8 @@ class ModelFamily:
     hf_model_types: Tuple[str, ...] = ()
     # LoRA and other PET methods wrap these layers unless told otherwise
     pet_target_modules: Tuple[str, ...] = ()
+    # the family's own words for its model card (markdown): what it is, what was measured
+    card: str = ""
 
     def model_class(self, role: Optional[str] = None) -> type:
         """The model class for a role (default: the family's default role)."""

@@ -5,6 +5,7 @@ from mf import hookimpl
 MF_PLUGIN_API = ">=1.0,<2"
 
 from . import convert
+from .card import CARD
 from .configuration import LlamaConfig
 from .modeling import LlamaForCausalLM, LlamaModel
 from .sharding import LLAMA_SHARDING
@@ -17,7 +18,7 @@ def mf_register_models(registry):
     registry.add_model_family(
         "llama", LlamaConfig, {"base": LlamaModel, "causal_lm": LlamaForCausalLM}, default_role="causal_lm",
         tokenizer_class=LlamaTokenizer, converter=convert, hf_model_types=("llama",),
-        sharding_plan=LLAMA_SHARDING, pet_target_modules=("wq", "wk", "wv", "wo"))
+        sharding_plan=LLAMA_SHARDING, pet_target_modules=("wq", "wk", "wv", "wo"), card=CARD)
     registry.export(LlamaConfig, LlamaModel, LlamaForCausalLM, LlamaTokenizer)
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in LLAMA_PRESETS.items():
