@@ -41,8 +41,10 @@ class _Repo:
 class HubServer:
     """A threaded HTTP server on 127.0.0.1 (a free port) serving the given repositories."""
 
-    def __init__(self, repos):
+    def __init__(self, repos, gated=None):
+        """gated: {repo_id: token} repositories that answer only requests bearing that token."""
         self.repos = {repo_id: _Repo(repo_id, directory) for repo_id, directory in repos.items()}
+        self.gated = dict(gated or {})
         self.cut_once = set()     # file names whose first full GET is cut after CUT_AT bytes
         self.requests = []        # (method, path, Range header) of every request
         hub = self
@@ -99,6 +101,9 @@ class HubServer:
         repo = self.repos.get(repo_id)
         if repo is None:
             self._error(handler, 404, "Repository not found", "RepoNotFound")
+        elif repo_id in self.gated and handler.headers.get("Authorization") != f"Bearer {self.gated[repo_id]}":
+            self._error(handler, 403, "Access to this model is restricted", "GatedRepo")
+            return None
         return repo
 
     def _file(self, handler, repo, name, head):

@@ -84,13 +84,13 @@ def repos(tmp_path):
     shutil.copy(TINY_GPT2 / "config.json", pickled)
     (pickled / "pytorch_model.bin").write_bytes(b"PK\x03\x04 a pickle mf must never load")
     AutoTokenizer.from_pretrained("gpt2").save_pretrained(large)
-    return {"acme/large-gpt2": large, "acme/tiny-gpt2": gpt2, "openai-community/gpt2": large, "acme/tiny-llama": llama,
+    return {"acme/gated-gpt2": gpt2, "acme/large-gpt2": large, "acme/tiny-gpt2": gpt2, "openai-community/gpt2": large, "acme/tiny-llama": llama,
             "huggyllama/llama-7b": llama, "acme/pickled": pickled}
 
 
 def test_hub_ids_presets_offline_cache_resume_and_pickle_refusal(repos, tmp_path):
     hf_home = tmp_path / "hf_home"
-    with HubServer(repos) as hub:
+    with HubServer(repos, gated={"acme/gated-gpt2": "hf_secret"}) as hub:
         env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(hf_home), "HF_HUB_DISABLE_PROGRESS_BARS": "1",
                "HF_HUB_OFFLINE": "0"}
 
@@ -128,6 +128,10 @@ def test_hub_ids_presets_offline_cache_resume_and_pickle_refusal(repos, tmp_path
         assert refused.returncode == 3 and "only pickle weights (pytorch_model.bin)" in refused.stdout
         assert "never unpickles" in refused.stdout
         assert not any(path.endswith("pytorch_model.bin") for _, path, _ in hub.requests)  # never downloaded
+
+        gated = python(ERROR, "acme/gated-gpt2", env=env)  # a gated repository needs the user's token
+        assert gated.returncode == 3 and "acme/gated-gpt2 is gated" in gated.stdout and "HF_TOKEN" in gated.stdout
+        assert loaded(LOAD, "acme/gated-gpt2", TINY_GPT2, env={**env, "HF_TOKEN": "hf_secret"})["max_diff"] == 0.0
 
         missing = python(ERROR, "acme/missing", env=env)
         assert missing.returncode == 3 and "no Hub repository acme/missing" in missing.stdout
