@@ -7,6 +7,8 @@ Type a message and press Enter; /reset forgets the conversation, /exit (or Ctrl-
 import sys
 import time
 
+from .generate import add_sampling_options, sampling_options
+
 PROMPT = ">>> "
 
 
@@ -16,12 +18,7 @@ def register(cli):
     parser.add_argument("--tokenizer", default=None, help="tokenizer preset or directory (default: the model's)")
     parser.add_argument("--system", default=None, help="system prompt")
     parser.add_argument("--max-new-tokens", type=int, default=256)
-    parser.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=50)
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--repetition-penalty", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=None)
+    add_sampling_options(parser)
 
 
 def _reply_streamer(tokenizer):
@@ -54,8 +51,7 @@ def run(args) -> int:
     if not getattr(generator.tokenizer, "chat_template", None):
         raise MFError(f"{args.model} has no chat template (tokenizer_config.json 'chat_template'), so it is not a "
                       f"chat model; use `mf generate --model {args.model} --prompt ...` to continue text")
-    options = dict(max_new_tokens=args.max_new_tokens, do_sample=args.do_sample, temperature=args.temperature,
-                   top_k=args.top_k, top_p=args.top_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
+    options = dict(max_new_tokens=args.max_new_tokens, **sampling_options(args))
     system = [{"role": "system", "content": args.system}] if args.system else []
     history = list(system)
     print(f"mf chat with {args.model}. /reset forgets the conversation, /exit or Ctrl-D quits.", flush=True)

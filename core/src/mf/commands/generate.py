@@ -2,8 +2,6 @@
 import sys
 import warnings
 
-from ..pipelines.text_generation import NoNewTokensWarning
-
 
 def register(cli):
     parser = cli.add_command("generate", "continue a prompt with a text-generation model", run)
@@ -13,14 +11,9 @@ def register(cli):
                         help="text to continue (repeat the flag for a batch)")
     parser.add_argument("--max-new-tokens", type=int, default=50)
     parser.add_argument("--min-new-tokens", type=int, default=0)
-    parser.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-k", type=int, default=50)
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    add_sampling_options(parser)
     parser.add_argument("--num-beams", type=int, default=1)
     parser.add_argument("--num-return-sequences", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
     parser.add_argument("--stop", action="append", default=None, help="stop when the text ends with this string")
     parser.add_argument("--truncation", action="store_true", help="keep the end of a prompt that is too long")
     parser.add_argument("--stream", action="store_true", help="print tokens as they are generated")
@@ -29,16 +22,30 @@ def register(cli):
     parser.add_argument("--system", default=None, help="with --chat: a system prompt")
 
 
+def add_sampling_options(parser):
+    """Token selection flags shared by `mf generate` and `mf chat`."""
+    parser.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=None, help="makes sampling reproducible")
+
+
+def sampling_options(args) -> dict:
+    return dict(do_sample=args.do_sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                repetition_penalty=args.repetition_penalty, seed=args.seed)
+
+
 def run(args) -> int:
     from ..generation import TextStreamer
     from ..pipelines import pipeline
+    from ..pipelines.text_generation import NoNewTokensWarning
 
     generator = pipeline("text_generation", model=args.model, tokenizer=args.tokenizer)
     options = dict(max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
-                   do_sample=args.do_sample, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                   repetition_penalty=args.repetition_penalty, num_beams=args.num_beams,
-                   num_return_sequences=args.num_return_sequences, seed=args.seed, stop_strings=args.stop,
-                   truncation=args.truncation)
+                   num_beams=args.num_beams, num_return_sequences=args.num_return_sequences, stop_strings=args.stop,
+                   truncation=args.truncation, **sampling_options(args))
     inputs = list(args.prompt)
     if args.chat:
         system = [{"role": "system", "content": args.system}] if args.system else []
