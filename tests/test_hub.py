@@ -96,6 +96,7 @@ def test_hub_ids_presets_offline_cache_resume_and_pickle_refusal(repos, tmp_path
 
         # by Hub id
         assert loaded(LOAD, "acme/tiny-gpt2", TINY_GPT2, env=env) == {"class": "GPT2LMHeadModel", "max_diff": 0.0}
+        assert loaded(LOAD, "acme/tiny-llama", TINY_LLAMA, env=env) == {"class": "LlamaForCausalLM", "max_diff": 0.0}
 
         # a download cut after 15 MB resumes where it stopped (a Range request), and loads intact
         hub.cut_once.add("model.safetensors")
@@ -140,6 +141,7 @@ def test_hub_ids_presets_offline_cache_resume_and_pickle_refusal(repos, tmp_path
     offline = {**env, "HF_HUB_OFFLINE": "1"}
     assert loaded(LOAD, "acme/tiny-gpt2", TINY_GPT2, env=offline)["max_diff"] == 0.0
     assert loaded(LOAD, "gpt2", repos["openai-community/gpt2"], env=offline)["max_diff"] == 0.0
+    assert loaded(LOAD, "llama_7b", TINY_LLAMA, env=offline)["max_diff"] == 0.0
     never = python(ERROR, "acme/never-fetched", env=offline)
     assert never.returncode == 3 and "HF_HUB_OFFLINE is set" in never.stdout
 
