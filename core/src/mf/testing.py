@@ -215,30 +215,21 @@ class FamilyConformance:
         np.testing.assert_array_equal(cached, uncached)
         assert cached.shape == (prompts.shape[0], prompts.shape[1] + 6)
 
-    def test_one_training_step_lowers_the_loss(self, preset):
-        from mindspore import Tensor
-
-        from .trainer import TrainingArguments
-        from .trainer.optim import build_optimizer
-        from .trainer.step import NextTokenLoss, TrainStep
+    def test_one_trainer_step_lowers_the_loss(self, preset, tmp_path):
+        from .data import TokenBlocks
+        from .trainer import Trainer, TrainingArguments
 
         self._causal_lm_or_skip(preset)
         model = _build(preset)
-        ids = self.example_ids(model.config)
-        inputs, labels = Tensor(ids[:, :-1]), Tensor(ids[:, 1:])
-        scale = Tensor(np.float32(labels.size))
-        loss_net = NextTokenLoss(model)
-        model.set_train(False)
-        before = float(loss_net(inputs, labels, scale).asnumpy())
-        model.set_train(True)
-        optimizer, decayed = build_optimizer(model.trainable_params(),
-                                             TrainingArguments(learning_rate=1e-2, weight_decay=0.0))
-        step = TrainStep(loss_net, optimizer, decayed, 1.0, 0.0, 1)
-        with _graph_mode():
-            step(inputs, labels, scale, None, True)
-        model.set_train(False)
-        after = float(loss_net(inputs, labels, scale).asnumpy())
-        assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one step"
+        batch = TokenBlocks(self.example_ids(model.config), source="a fixed batch")
+        args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=len(batch), max_steps=1,
+                                 learning_rate=1e-2, warmup_steps=0, weight_decay=0.0, save_steps=0,
+                                 logging_steps=1, plot_loss=False, seed=0)
+        trainer = Trainer(model=model, args=args, train_dataset=batch, eval_dataset=batch)
+        before = trainer.evaluate()["eval_loss"]
+        trainer.train()
+        after = trainer.evaluate()["eval_loss"]
+        assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one Trainer step"
 
     def test_lora_merged_equals_unmerged(self, preset):
         from mindspore import Tensor
@@ -306,18 +297,3 @@ class FamilyConformance:
                 assert cell.out_features % (parts * blocks) == 0, f"{name}: {cell.out_features} rows"
             elif isinstance(cell, Linear) and _matches(name, plan.row):
                 assert cell.in_features % parts == 0, f"{name}: {cell.in_features} columns"
-
-
-class _graph_mode:
-    """Compile the training step as the Trainer does."""
-
-    def __enter__(self):
-        import mindspore as ms
-
-        self.mode = ms.get_context("mode")
-        ms.set_context(mode=ms.GRAPH_MODE)
-
-    def __exit__(self, *exc):
-        import mindspore as ms
-
-        ms.set_context(mode=self.mode)
