@@ -33,6 +33,18 @@ def _family_of(name_or_path, revision=None, token=None) -> "tuple[ModelFamily, L
     return get_registry().family(location.preset.model_type), location
 
 
+def _class_for(family: ModelFamily, role: Optional[str], location: Location):
+    """The role's class; for AutoModel (no role) of a directory, the class its config.json's
+    `architectures` names when the family has it (a saved classifier comes back as a classifier)."""
+    if role is None and location.directory is not None:
+        data = read_json(location.directory / CONFIG_NAME, ConfigError)
+        names = data.get("architectures") if isinstance(data, dict) else None
+        for model_class in family.model_classes.values():
+            if names and model_class.__name__ in names:
+                return model_class
+    return family.model_class(role)
+
+
 def show_support_list(kind: str = "model") -> Dict[str, List[str]]:
     """Installed presets by model type (printed, and returned as a dict)."""
     support = defaultdict(list)
@@ -70,8 +82,8 @@ class AutoModel:
 
     @classmethod
     def from_pretrained(cls, name_or_path, **kwargs):
-        family, _ = _family_of(name_or_path, kwargs.get("revision"), kwargs.get("token"))
-        return family.model_class(cls.role).from_pretrained(name_or_path, **kwargs)
+        family, location = _family_of(name_or_path, kwargs.get("revision"), kwargs.get("token"))
+        return _class_for(family, cls.role, location).from_pretrained(name_or_path, **kwargs)
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **overrides):

@@ -23,6 +23,9 @@ class PreTrainedModel(nn.Cell):
 
     config_class = PretrainedConfig
     base_model_prefix = ""
+    # regular expressions of checkpoint tensors this class does not use (a pre-training head, a pooler
+    # that a task model leaves out); they are dropped on load instead of being an error
+    ignore_on_load = ()
 
     def __init__(self, config: PretrainedConfig):
         super().__init__()
@@ -73,6 +76,10 @@ class PreTrainedModel(nn.Cell):
         if fmt != MF_FORMAT:
             state_dict = self.converter().hf_to_mf(dict(state_dict), self.config)
         state_dict = self._match_prefix(state_dict)
+        if self.ignore_on_load:
+            import re
+
+            state_dict = {n: v for n, v in state_dict.items() if not any(re.search(p, n) for p in self.ignore_on_load)}
         params = dict(self.parameters_and_names())
         message = describe_mismatch({n: p.shape for n, p in params.items()}, state_dict, where)
         if message:

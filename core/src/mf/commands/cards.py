@@ -45,6 +45,11 @@ def example(family, presets) -> str:
         if "causal_lm" in family.model_classes and family.default_role == "causal_lm":
             lines += ["out = model.generate([ids], max_new_tokens=5)",
                       "print(tokenizer.decode(out[0]))"]
+        else:
+            lines += ["import numpy as np", "from mindspore import Tensor",
+                      "model.set_train(False)",
+                      "out = model(Tensor(np.array([ids], np.int32)))",
+                      "print([o.shape for o in out] if isinstance(out, tuple) else out.shape)"]
     return "\n".join(lines)
 
 

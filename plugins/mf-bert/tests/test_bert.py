@@ -1,0 +1,113 @@
+"""BERT against transformers: every head on a tiny random checkpoint (padding and token types
+included), checkpoint round trips, and the WordPiece tokenizer on English and Chinese text."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mindspore import Tensor
+
+from mf import AutoModel, AutoTokenizer
+from mf_bert import (BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
+                     BertForTokenClassification, BertModel, BertTokenizer)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = np.load(FIXTURES / "tiny_bert_golden.npz")
+INPUTS = [Tensor(GOLDEN[name].astype(np.int32)) for name in ("input_ids", "attention_mask", "token_type_ids")]
+HEADS = {"masked_lm": BertForMaskedLM, "sequence_classification": BertForSequenceClassification,
+         "token_classification": BertForTokenClassification, "question_answering": BertForQuestionAnswering}
+
+
+def load(head, cls=None):
+    model = (cls or AutoModel).from_pretrained(str(FIXTURES / f"tiny-bert-{head}"))
+    model.set_train(False)
+    return model
+
+
+@pytest.mark.parametrize("head", list(HEADS))
+def test_every_head_matches_transformers(head):
+    model = load(head, HEADS[head])
+    out = model(*INPUTS)
+    if head == "question_answering":
+        start, end = out
+        np.testing.assert_allclose(start.asnumpy(), GOLDEN["question_answering_start"], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(end.asnumpy(), GOLDEN["question_answering_end"], atol=1e-4, rtol=0)
+    else:
+        np.testing.assert_allclose(out.asnumpy(), GOLDEN[head], atol=1e-4, rtol=0)
+
+
+def test_automodel_returns_the_head_that_architectures_names():
+    for head, cls in HEADS.items():
+        assert type(load(head)) is cls
+
+
+def test_a_task_head_loads_another_heads_checkpoint_without_its_head():
+    """The masked-LM checkpoint's encoder in a token classifier (cls.* is not needed, the classifier is new)."""
+    with pytest.raises(Exception, match="missing tensors: classifier"):
+        BertForTokenClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
+    encoder = BertModel.from_pretrained(str(FIXTURES / "tiny-bert-sequence_classification"))
+    classifier = load("sequence_classification", BertForSequenceClassification)
+    np.testing.assert_array_equal(encoder.state_dict()["pooler.dense.weight"],
+                                  classifier.state_dict()["bert.pooler.dense.weight"])
+
+
+def test_losses_follow_the_labels():
+    model = load("masked_lm", BertForMaskedLM)
+    labels = np.full(GOLDEN["input_ids"].shape, -100, np.int32)
+    labels[0, 3] = 7
+    loss, logits = model(*INPUTS, Tensor(labels))
+    logits = logits.asnumpy()[0, 3].astype(np.float64)
+    expected = np.log(np.exp(logits - logits.max()).sum()) + logits.max() - logits[7]
+    assert float(loss.asnumpy()) == pytest.approx(expected, rel=1e-4)
+    qa = load("question_answering", BertForQuestionAnswering)
+    loss, start, end = qa(*INPUTS, Tensor(np.array([1, 2], np.int32)), Tensor(np.array([3, 4], np.int32)))
+    assert np.isfinite(float(loss.asnumpy())) and start.shape == (2, 12)
+
+
+def test_huggingface_round_trip_keeps_the_tied_decoder(tmp_path):
+    model = load("masked_lm", BertForMaskedLM)
+    model.save_pretrained(tmp_path, format="huggingface")
+    from safetensors.numpy import load_file
+
+    saved = load_file(str(tmp_path / "model.safetensors"))
+    np.testing.assert_array_equal(saved["cls.predictions.decoder.weight"],
+                                  saved["bert.embeddings.word_embeddings.weight"])
+    again = BertForMaskedLM.from_pretrained(str(tmp_path))
+    again.set_train(False)
+    np.testing.assert_array_equal(again(*INPUTS).asnumpy(), model(*INPUTS).asnumpy())
+
+
+def test_original_google_layer_norm_names_load(tmp_path):
+    from safetensors.numpy import load_file, save_file
+    import shutil
+
+    source = FIXTURES / "tiny-bert-masked_lm"
+    shutil.copy(source / "config.json", tmp_path)
+    tensors = load_file(str(source / "model.safetensors"))
+    renamed = {name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): value
+               for name, value in tensors.items()}
+    save_file(renamed, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    model = BertForMaskedLM.from_pretrained(str(tmp_path))
+    model.set_train(False)
+    np.testing.assert_allclose(model(*INPUTS).asnumpy(), GOLDEN["masked_lm"], atol=1e-4, rtol=0)
+
+
+TOKENIZER_GOLDEN = json.loads((FIXTURES / "tokenizer_golden.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("variant", ["uncased", "chinese"])
+def test_tokenizer_matches_bert_tokenizer_fast(variant):
+    from mf_bert.tokenization import bundled_vocab_file
+
+    tokenizer = BertTokenizer(vocab_file=bundled_vocab_file(variant), do_lower_case=variant == "uncased")
+    for case in TOKENIZER_GOLDEN[variant]["texts"]:
+        assert tokenizer(case["text"])["input_ids"] == case["input_ids"], case["text"]
+    for case in TOKENIZER_GOLDEN[variant]["pairs"]:
+        encoded = tokenizer(case["a"], case["b"])
+        assert encoded["input_ids"] == case["input_ids"] and encoded["token_type_ids"] == case["token_type_ids"]
+
+
+def test_preset_tokenizers():
+    assert AutoTokenizer.from_pretrained("bert_base_uncased")("hello world!")["input_ids"] == [101, 7592, 2088, 999, 102]
+    chinese = AutoTokenizer.from_pretrained("tokcls_bert_base_chinese")
+    assert chinese("北京")["input_ids"][0] == 101 and len(chinese("北京")["input_ids"]) == 4
