@@ -1,5 +1,8 @@
 """pipeline(task, model=None, tokenizer=None, **kwargs): tasks come from the registry."""
 from .base import Pipeline
+from .feature_extraction import FeatureExtractionPipeline
+from .fill_mask import FillMaskPipeline
+from .text_classification import TextClassificationPipeline
 from .text_generation import TextGenerationPipeline
 
 
@@ -22,7 +25,7 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
             raise ValueError(f"task '{task}' has no default model; pass model=")
     source = model if isinstance(model, str) else None
     if isinstance(model, str):
-        model = AutoModel.from_pretrained(model)
+        model = _model_for_task(model, spec.model_role)
     if tokenizer is None:
         source = source or getattr(model.config, "name_or_path", "")
         if not source:
@@ -33,4 +36,16 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     return spec.pipeline_class(model=model, tokenizer=tokenizer, **kwargs)
 
 
-__all__ = ["Pipeline", "TextGenerationPipeline", "pipeline"]
+def _model_for_task(name, role):
+    """The family's class for the task's role (a BERT checkpoint becomes a BertModel for feature_extraction,
+    a BertForMaskedLM for fill_mask), else what AutoModel gives."""
+    from ..auto import AutoModel, _family_of
+
+    family, _ = _family_of(name)
+    if role in family.model_classes:
+        return family.model_classes[role].from_pretrained(name)
+    return AutoModel.from_pretrained(name)
+
+
+__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "Pipeline", "TextClassificationPipeline",
+           "TextGenerationPipeline", "pipeline"]

@@ -1,0 +1,28 @@
+"""Batching text (or text pairs) for encoder models: [CLS] A [SEP] (B [SEP]), right-padded."""
+import numpy as np
+from mindspore import Tensor
+
+
+def encode_batch(tokenizer, items, max_length=None):
+    """items: texts or (text, pair) tuples -> (input_ids, attention_mask, token_type_ids) Tensors, and
+    the per-row token ids (unpadded)."""
+    limit = max_length or getattr(tokenizer, "model_max_length", None) or 512
+    rows = []
+    for item in items:
+        text, pair = (item if isinstance(item, (tuple, list)) and len(item) == 2 else (item, None))
+        if not isinstance(text, str) or (pair is not None and not isinstance(pair, str)):
+            raise TypeError(f"expected text or a (text, text) pair, got {item!r}")
+        encoded = tokenizer(text, pair, truncation=True, max_length=limit)
+        rows.append((encoded["input_ids"], encoded.get("token_type_ids") or [0] * len(encoded["input_ids"])))
+    width = max(len(ids) for ids, _ in rows)
+    pad = tokenizer.pad_token_id or 0
+    input_ids = np.array([ids + [pad] * (width - len(ids)) for ids, _ in rows], np.int32)
+    mask = np.array([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows], np.int32)
+    types = np.array([t + [0] * (width - len(t)) for _, t in rows], np.int32)
+    return (Tensor(input_ids), Tensor(mask), Tensor(types)), [ids for ids, _ in rows]
+
+
+def softmax(logits):
+    logits = np.asarray(logits, np.float64)
+    exp = np.exp(logits - logits.max(-1, keepdims=True))
+    return exp / exp.sum(-1, keepdims=True)
