@@ -23,6 +23,7 @@ def mf_register_models(registry):
                               card=CARD)
     registry.export(BertConfig, BertTokenizer, *ROLES.values())
     for name, (description, task, config) in BERT_PRESETS.items():
-        tokenizer = {"vocab_file": bundled_vocab_file("chinese")} if config.get("vocab_size") == 21128 else {}
+        tokenizer = {"vocab_file": bundled_vocab_file("chinese"), "do_lower_case": False} \
+            if config.get("vocab_size") == 21128 else {}
         registry.add_preset(name, "bert", config, description=description, task=task, tokenizer=tokenizer,
                             **BERT_WEIGHTS[name])
