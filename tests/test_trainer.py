@@ -111,9 +111,9 @@ def test_gradient_accumulation_equals_one_big_batch(tmp_path):
 
 
 RESUME_SCRIPT = r'''
-import sys, numpy as np, mindspore as ms
+import sys, time, numpy as np, mindspore as ms
 ms.set_device("CPU")
-from mf import GPT2Config, GPT2LMHeadModel, TokenBlocks, Trainer, TrainingArguments
+from mf import Callback, GPT2Config, GPT2LMHeadModel, TokenBlocks, Trainer, TrainingArguments
 ms.set_seed(0)
 model = GPT2LMHeadModel(GPT2Config(vocab_size=97, hidden_size=32, num_layers=2, num_heads=2, seq_length=32,
                                    hidden_dropout=0.0, embedding_dropout=0.0, attention_dropout=0.0))
@@ -121,7 +121,18 @@ rng = np.random.default_rng(0)
 blocks = TokenBlocks(rng.integers(0, 97, (48, 17)))
 args = TrainingArguments(output_dir=sys.argv[1], batch_size=4, learning_rate=5e-3, max_steps=16, logging_steps=1,
                          save_steps=4, seed=0, resume_from_checkpoint=(sys.argv[2] == "resume") or None)
-Trainer(model=model, args=args, train_dataset=blocks).train()
+
+
+class SlowAfterEight(Callback):
+    """Steps of this tiny model take milliseconds: after step 8 the first run slows down, so that the
+    test sees checkpoint-8 and kills the process before it finishes (it cannot change the losses)."""
+
+    def on_step_end(self, trainer, state):
+        if sys.argv[2] == "fresh" and state.global_step > 8:
+            time.sleep(1.0)
+
+
+Trainer(model=model, args=args, train_dataset=blocks, callbacks=[SlowAfterEight()]).train()
 '''
 
 
@@ -132,7 +143,7 @@ def _losses_by_step(output_dir):
 def test_resume_after_sigkill_gives_the_same_losses(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(RESUME_SCRIPT)
-    reference = subprocess.run([sys.executable, str(script), str(tmp_path / "full"), "fresh"],
+    reference = subprocess.run([sys.executable, str(script), str(tmp_path / "full"), "reference"],
                                capture_output=True, text=True, timeout=600)
     assert reference.returncode == 0, reference.stderr
     killed = subprocess.Popen([sys.executable, str(script), str(tmp_path / "cut"), "fresh"],
