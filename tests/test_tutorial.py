@@ -3,10 +3,8 @@ a local Hub-like endpoint (HF_ENDPOINT): `gpt2` names openai-community/gpt2, whi
 with the real vocabulary here (the real one is 500 MB and out of reach of this machine).
 
 The only other edit: device_target "Ascend" becomes "CPU", the device this machine has."""
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -8,7 +8,6 @@ import types
 import pytest
 
 from mf import hookimpl
-from mf.errors import PluginConflictError
 from mf.plugins import PluginSet, discover
 from mf.registry import Source
 

@@ -90,8 +90,8 @@ def card(model_type: str) -> str:
     lines += ["", f"Tasks: {', '.join(tasks)}. Hugging Face `model_type`s it loads: "
                   f"{', '.join(family.hf_model_types) or model_type}.", "", "## Weights", ""]
     if hub_preset is not None:
-        lines += [f"A preset with a Hub repository downloads its safetensors weights on first use (huggingface_hub's "
-                  f"cache; `HF_HUB_OFFLINE=1` uses the cache only):", "", "```python",
+        lines += ["A preset with a Hub repository downloads its safetensors weights on first use (huggingface_hub's "
+                  "cache; `HF_HUB_OFFLINE=1` uses the cache only):", "", "```python",
                   f'model = AutoModel.from_pretrained("{hub_preset.name}")      # {hub_preset.hub_repo}',
                   "```", ""]
     lines += ["Any Hugging Face checkpoint directory or Hub id of this architecture loads the same way "

@@ -24,7 +24,7 @@ Config fields core reads: vocab_size, hidden_size, num_layers, seq_length, initi
 tie_word_embeddings, and transformer_shape() (num_heads/kv_heads/head_dim for the cache).
 """
 import mindspore as ms
-from mindspore import nn, ops
+from mindspore import ops
 
 from ..generation import GenerationMixin
 from ..modeling import PreTrainedModel

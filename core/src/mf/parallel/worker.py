@@ -99,7 +99,7 @@ def _schedule() -> int:
 
     try:
         init()
-    except RuntimeError as exc:
+    except RuntimeError:
         if os.environ.get("MF_LAUNCH_VERBOSE"):
             raise
         return 1

@@ -13,7 +13,7 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     task's default model is used. tokenizer defaults to the model's own.
     kwargs (e.g. max_length=50) apply to every call.
     """
-    from ..auto import AutoModel, AutoTokenizer
+    from ..auto import AutoTokenizer
     from ..plugins import get_registry
 
     spec = get_registry().task(task)
