@@ -1,5 +1,7 @@
 """PreTrainedModel: a MindSpore Cell that saves and loads itself in the Hugging Face layout."""
+import re
 import time
+import warnings
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -26,6 +28,9 @@ class PreTrainedModel(nn.Cell):
     # regular expressions of checkpoint tensors this class does not use (a pre-training head, a pooler
     # that a task model leaves out); they are dropped on load instead of being an error
     ignore_on_load = ()
+    # regular expressions of this class's own parameters that a checkpoint of the bare encoder lacks (a new
+    # task head): when missing they keep their fresh initialisation, with a warning, as in transformers
+    new_on_load = ()
 
     def __init__(self, config: PretrainedConfig):
         super().__init__()
@@ -77,10 +82,13 @@ class PreTrainedModel(nn.Cell):
             state_dict = self.converter().hf_to_mf(dict(state_dict), self.config)
         state_dict = self._match_prefix(state_dict)
         if self.ignore_on_load:
-            import re
-
             state_dict = {n: v for n, v in state_dict.items() if not any(re.search(p, n) for p in self.ignore_on_load)}
         params = dict(self.parameters_and_names())
+        fresh = [n for n in params if n not in state_dict and any(re.search(p, n) for p in self.new_on_load)]
+        if fresh and len(fresh) < len(params):
+            warnings.warn(f"{type(self).__name__}: {where} has no {', '.join(fresh)}; they keep their random "
+                          f"initialisation: train this head before using its outputs", stacklevel=3)
+            state_dict = {**state_dict, **{n: params[n].asnumpy() for n in fresh}}
         message = describe_mismatch({n: p.shape for n, p in params.items()}, state_dict, where)
         if message:
             raise WeightsError(message)

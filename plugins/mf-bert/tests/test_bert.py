@@ -41,14 +41,25 @@ def test_automodel_returns_the_head_that_architectures_names():
         assert type(load(head)) is cls
 
 
-def test_a_task_head_loads_another_heads_checkpoint_without_its_head():
-    """The masked-LM checkpoint's encoder in a token classifier (cls.* is not needed, the classifier is new)."""
-    with pytest.raises(Exception, match="missing tensors: classifier"):
-        BertForTokenClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
+def test_a_task_head_starts_from_an_encoder_checkpoint():
+    """A classifier from the masked-LM checkpoint: the encoder is loaded, the new head keeps its fresh
+    initialisation with a warning (as transformers does); a checkpoint of another shape is still an error."""
+    masked = load("masked_lm", BertForMaskedLM)
+    with pytest.warns(UserWarning, match=r"no classifier\.weight, classifier\.bias.*random initialisation"):
+        tagger = BertForTokenClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
+    np.testing.assert_array_equal(tagger.state_dict()["bert.embeddings.word_embeddings.weight"],
+                                  masked.state_dict()["bert.embeddings.word_embeddings.weight"])
+    with pytest.warns(UserWarning, match="bert.pooler.dense.weight"):
+        BertForSequenceClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
+    with pytest.warns(UserWarning, match="qa_outputs"):
+        BertForQuestionAnswering.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
     encoder = BertModel.from_pretrained(str(FIXTURES / "tiny-bert-sequence_classification"))
     classifier = load("sequence_classification", BertForSequenceClassification)
     np.testing.assert_array_equal(encoder.state_dict()["pooler.dense.weight"],
                                   classifier.state_dict()["bert.pooler.dense.weight"])
+    with pytest.raises(Exception, match="mis-shaped"):
+        BertForSequenceClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"), hidden_size=64,
+                                                      intermediate_size=64)
 
 
 def test_losses_follow_the_labels():

@@ -194,6 +194,7 @@ class BertForMaskedLM(BertPreTrainedModel):
     """Masked-token logits [B, T, vocab]; labels [B, T] with -100 where no token is predicted."""
 
     ignore_on_load = (r"^bert\.pooler\.", r"^cls\.seq_relationship\.")
+    new_on_load = (r"^cls\.predictions\.",)  # an encoder-only checkpoint (a sentence encoder) gets a new MLM head
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -213,6 +214,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
     """Logits [B, num_labels] from the pooled [CLS]; labels [B]."""
 
     ignore_on_load = (r"^cls\.",)
+    new_on_load = (r"^classifier\.", r"^bert\.pooler\.")  # masked-LM checkpoints have no pooler
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -234,6 +236,7 @@ class BertForTokenClassification(BertPreTrainedModel):
     """Logits [B, T, num_labels]; labels [B, T] with -100 on tokens that carry no label."""
 
     ignore_on_load = (r"^bert\.pooler\.", r"^cls\.")
+    new_on_load = (r"^classifier\.",)
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -254,6 +257,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
     """(start_logits [B, T], end_logits [B, T]); the loss is the mean of the two span cross entropies."""
 
     ignore_on_load = (r"^bert\.pooler\.", r"^cls\.")
+    new_on_load = (r"^qa_outputs\.",)
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
