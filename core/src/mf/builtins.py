@@ -4,17 +4,27 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def mf_register_tasks(registry):
-    from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, TextClassificationPipeline,
-                            TextGenerationPipeline)
+    from . import metrics, tasks
+    from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, QuestionAnsweringPipeline,
+                            TextClassificationPipeline, TextGenerationPipeline, TokenClassificationPipeline)
 
+    for function in (metrics.accuracy, metrics.macro_f1, metrics.entity_scores, metrics.squad_scores,
+                     metrics.perplexity):
+        registry.add_metric(function.__name__, function)
     registry.add_task("text_generation", pipeline_class=TextGenerationPipeline, default_model="gpt2",
                       metrics=("perplexity",), model_role="causal_lm")
     # encoder tasks: their default models come from mf-bert (install it, or pass model=)
     registry.add_task("fill_mask", pipeline_class=FillMaskPipeline, default_model="bert_base_uncased",
-                      model_role="masked_lm")
+                      metrics=("perplexity",), model_role="masked_lm", objective=tasks.MaskedLanguageModelling())
     registry.add_task("text_classification", pipeline_class=TextClassificationPipeline,
-                      default_model="txtcls_bert_base_uncased", metrics=("accuracy",),
-                      model_role="sequence_classification")
+                      default_model="txtcls_bert_base_uncased", metrics=("accuracy", "macro_f1"),
+                      model_role="sequence_classification", objective=tasks.SequenceClassification())
+    registry.add_task("token_classification", pipeline_class=TokenClassificationPipeline,
+                      default_model="tokcls_bert_base_chinese", metrics=("entity_scores",),
+                      model_role="token_classification", objective=tasks.TokenClassification())
+    registry.add_task("question_answering", pipeline_class=QuestionAnsweringPipeline,
+                      default_model="qa_bert_base_uncased", metrics=("squad_scores",),
+                      model_role="question_answering", objective=tasks.QuestionAnswering())
     registry.add_task("feature_extraction", pipeline_class=FeatureExtractionPipeline, model_role="base")
 
 

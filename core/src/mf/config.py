@@ -126,9 +126,12 @@ class PretrainedConfig:
         config.name_or_path = str(Path(path).parent)
         return config
 
-    def save_pretrained(self, save_directory, format: str = "mf"):
-        """Write config.json into save_directory (format 'mf' or 'huggingface')."""
+    def save_pretrained(self, save_directory, format: str = "mf", architectures=None):
+        """Write config.json into save_directory (format 'mf' or 'huggingface'); `architectures` names
+        the model class saved with it, so AutoModel brings back that head."""
         data = self.to_hf_dict() if format in ("huggingface", "hf") else self.to_dict()
+        if architectures:
+            data["architectures"] = list(architectures)
         write_json(Path(save_directory) / CONFIG_NAME, data)
 
     @classmethod

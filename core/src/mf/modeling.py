@@ -130,7 +130,7 @@ class PreTrainedModel(nn.Cell):
                             {"model_type": self.config.model_type})
         else:
             save_state_dict(self.converter().mf_to_hf(state_dict, self.config), directory, "pt", max_shard_size)
-        self.config.save_pretrained(directory, format=format)
+        self.config.save_pretrained(directory, format=format, architectures=[type(self).__name__])
 
     def transformer_blocks(self):
         """(name, cell) of the repeated transformer blocks, for recompute and pipeline stages.

@@ -86,6 +86,9 @@ class Task:
     metrics: Tuple[str, ...] = ()
     # model role that the task needs (AutoModel role)
     model_role: str = "causal_lm"
+    # how the Trainer reads, trains and scores the task (an mf.tasks.Objective); None: next-token
+    # prediction on packed text, as text_generation
+    objective: Any = None
 
 
 @dataclass
@@ -135,6 +138,7 @@ class Registry:
         self.tasks = _Table("task")
         self.pet_methods = _Table("PET method")
         self.datasets = _Table("dataset format")
+        self.metrics = _Table("metric")
         self.exports = _Table("public name")
         self._hf_types: Dict[str, str] = {}
         self.current_source = Source("unknown", "unknown")
@@ -168,6 +172,10 @@ class Registry:
         task = Task(name, **kwargs)
         self.tasks.add(name, task, self.current_source)
         return task
+
+    def add_metric(self, name: str, function: Callable):
+        """Register a metric: function(predictions, references) -> a number or a dict of numbers."""
+        self.metrics.add(name, function, self.current_source)
 
     def add_pet_method(self, name: str, factory: Callable):
         """Register a PET method: factory(model, **options) wraps a model in place."""

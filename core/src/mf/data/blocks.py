@@ -48,16 +48,24 @@ class TokenBlocks:
             raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(self)} rows of "
                                f"{self.seq_length + 1} tokens from {self.source or 'the data'}); use a smaller "
                                f"batch size or more data")
-        order = np.arange(len(self))
-        if seed is not None:
-            order = np.random.default_rng([seed, epoch]).permutation(len(self))
-        for index in range(start, self.num_batches(batch_size, drop_last)):
-            rows = order[index * batch_size:(index + 1) * batch_size]
-            rows = np.array_split(rows, num_shards)[shard] if num_shards > 1 else rows
+        for rows in batch_rows(len(self), batch_size, epoch, seed, start, drop_last, shard, num_shards):
             batch = {"input_ids": self.input_ids[rows]}
             if self.attention_mask is not None:
                 batch["attention_mask"] = self.attention_mask[rows]
             yield batch
+
+
+def batch_rows(count: int, batch_size: int, epoch: int = 0, seed: Optional[int] = None, start: int = 0,
+               drop_last: bool = True, shard: int = 0, num_shards: int = 1) -> Iterator[np.ndarray]:
+    """Row indices of each batch of one epoch: shuffled by (seed, epoch) when seed is given, from batch
+    `start` on; with num_shards > 1, shard `shard`'s part of each global batch."""
+    order = np.arange(count)
+    if seed is not None:
+        order = np.random.default_rng([seed, epoch]).permutation(count)
+    batches = count // batch_size if drop_last else -(-count // batch_size)
+    for index in range(start, batches):
+        rows = order[index * batch_size:(index + 1) * batch_size]
+        yield np.array_split(rows, num_shards)[shard] if num_shards > 1 else rows
 
 
 def pack_documents(documents, tokenizer, seq_length: int, source: str = ""):

@@ -2,8 +2,10 @@
 from .base import Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
+from .question_answering import QuestionAnsweringPipeline
 from .text_classification import TextClassificationPipeline
 from .text_generation import TextGenerationPipeline
+from .token_classification import TokenClassificationPipeline
 
 
 def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
@@ -47,5 +49,5 @@ def _model_for_task(name, role):
     return AutoModel.from_pretrained(name)
 
 
-__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "Pipeline", "TextClassificationPipeline",
-           "TextGenerationPipeline", "pipeline"]
+__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "Pipeline", "QuestionAnsweringPipeline",
+           "TextClassificationPipeline", "TextGenerationPipeline", "TokenClassificationPipeline", "pipeline"]

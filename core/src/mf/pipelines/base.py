@@ -6,6 +6,9 @@ class Pipeline:
     """Calling a pipeline runs preprocess -> forward -> postprocess on each input (batched where it can)."""
 
     task = ""
+    # a single input gives its own result rather than a list of one (as transformers' token
+    # classification and question answering pipelines do)
+    unwrap_single = False
 
     def __init__(self, model, tokenizer=None, batch_size: int = 8, **kwargs):
         self.model = model
@@ -23,7 +26,7 @@ class Pipeline:
         outputs: List[Any] = []
         for start in range(0, len(items), self.batch_size):
             outputs.extend(self.run_batch(items[start:start + self.batch_size], **options))
-        return outputs
+        return outputs[0] if single and self.unwrap_single else outputs
 
     def run_batch(self, items, **options) -> List[Any]:
         raise NotImplementedError

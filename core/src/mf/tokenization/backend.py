@@ -28,6 +28,20 @@ class BackendTokenizer(PreTrainedTokenizer):
     def _decode_ids(self, ids: List[int]) -> str:
         return self.backend.decode(ids, skip_special_tokens=False)
 
+    def _encode_with_offsets(self, text: str):
+        encoding = self.backend.encode(text, add_special_tokens=False)
+        return encoding.ids, [tuple(span) for span in encoding.offsets]
+
+    def tokenize_with_offsets(self, text: str):
+        encoding = self.backend.encode(text, add_special_tokens=False)
+        return encoding.ids, [tuple(span) for span in encoding.offsets], list(encoding.word_ids)
+
+    def encode_words(self, words):
+        if not words:
+            return [], []
+        encoding = self.backend.encode(list(words), is_pretokenized=True, add_special_tokens=False)
+        return encoding.ids, list(encoding.word_ids)
+
     def token_to_id(self, token: str) -> Optional[int]:
         return self.backend.token_to_id(token)
 

@@ -63,6 +63,11 @@ class PreTrainedTokenizer:
     def _decode_ids(self, ids: List[int]) -> str:
         raise NotImplementedError
 
+    def _encode_with_offsets(self, text: str):
+        """Text -> (ids, [(start, end) character span of each token]); for offset_mapping."""
+        raise TokenizerError(f"{type(self).__name__} cannot map its tokens back to characters "
+                             f"(return_offsets_mapping); use a tokenizer built on the `tokenizers` library")
+
     def token_to_id(self, token: str) -> Optional[int]:
         raise NotImplementedError
 
@@ -131,6 +136,29 @@ class PreTrainedTokenizer:
         """Text -> tokens (strings), without special tokens."""
         return [self.id_to_token(i) for i in self._encode_text(text)]
 
+    def tokenize_with_offsets(self, text: str):
+        """(ids, character spans, word index of each token) of one text, without special tokens. A word is
+        what the pre-tokenizer split on (whitespace, punctuation, each CJK character)."""
+        ids, spans = self._encode_with_offsets(text)
+        words, word = [], -1
+        for index, (start, _) in enumerate(spans):
+            if index == 0 or start > spans[index - 1][1] or text[start - 1:start].isspace():
+                word += 1
+            words.append(word)
+        return ids, spans, words
+
+    def encode_words(self, words: Sequence[str]):
+        """Pre-split words -> (ids, word_ids): each token's index in `words`, no special tokens.
+
+        Token classification labels words (CoNLL rows, characters of Chinese text); this says which
+        word every token came from, so a label can go on a word's first token."""
+        ids, word_ids = [], []
+        for index, word in enumerate(words):
+            pieces = self._encode_text(word)
+            ids.extend(pieces)
+            word_ids.extend([index] * len(pieces))
+        return ids, word_ids
+
     def convert_tokens_to_ids(self, tokens: Union[str, Sequence[str]]):
         if isinstance(tokens, str):
             return self.token_to_id(tokens)
@@ -152,8 +180,9 @@ class PreTrainedTokenizer:
                  max_length: Optional[int] = None, return_tensors: Optional[str] = None,
                  return_attention_mask: Optional[bool] = None, return_token_type_ids: Optional[bool] = None,
                  pad_to_multiple_of: Optional[int] = None, padding_side: Optional[str] = None,
-                 **unused) -> BatchEncoding:
-        """Encode one text or a batch: input_ids, token_type_ids, attention_mask."""
+                 return_offsets_mapping: bool = False, **unused) -> BatchEncoding:
+        """Encode one text or a batch: input_ids, token_type_ids, attention_mask (and offset_mapping:
+        each token's (start, end) characters in its own text, (0, 0) for special tokens and padding)."""
         if unused:
             raise TypeError(f"{type(self).__name__}.__call__ got unexpected arguments: {', '.join(sorted(unused))}")
         batched = isinstance(text, (list, tuple))
@@ -172,7 +201,8 @@ class PreTrainedTokenizer:
         if max_length is not None and max_length <= 0:
             raise TokenizerError(f"max_length must be positive, got {max_length}")
 
-        rows = [self._encode_one(t, p, add_special_tokens, bool(truncation), max_length)
+        strategy = _truncation_strategy(truncation)
+        rows = [self._encode_one(t, p, add_special_tokens, strategy, max_length, return_offsets_mapping)
                 for t, p in zip(texts, pairs)]
         if padding:
             rows = self._pad(rows, padding, max_length, pad_to_multiple_of, padding_side or self.padding_side)
@@ -181,36 +211,81 @@ class PreTrainedTokenizer:
             keys.append("token_type_ids")
         if return_attention_mask is not False and "attention_mask" in self.model_input_names:
             keys.append("attention_mask")
+        if return_offsets_mapping:
+            keys.append("offset_mapping")
         out = BatchEncoding({k: [row[k] for row in rows] if batched else rows[0][k] for k in keys})
         return _to_tensors(out, return_tensors, batched) if return_tensors else out
 
-    def _encode_one(self, text, pair, add_special_tokens, truncation, max_length):
-        ids = self._encode_text(text)
-        pair_ids = self._encode_text(pair) if pair is not None else None
+    def _encode_one(self, text, pair, add_special_tokens, truncation, max_length, offsets=False):
+        if offsets:
+            ids, spans = self._encode_with_offsets(text)
+            pair_ids, pair_spans = self._encode_with_offsets(pair) if pair is not None else (None, None)
+        else:
+            ids, pair_ids = self._encode_text(text), (self._encode_text(pair) if pair is not None else None)
+            spans = pair_spans = None
         if truncation and max_length is not None:
             budget = max_length - (self.num_special_tokens_to_add(pair is not None) if add_special_tokens else 0)
             if budget < 0:
                 raise TokenizerError(f"max_length={max_length} leaves no room for the special tokens of "
                                      f"{type(self).__name__}; use a larger max_length")
-            ids, pair_ids = self._truncate(ids, pair_ids, budget)
+            keep_first, keep_pair = self._truncated_lengths(len(ids), None if pair_ids is None else len(pair_ids),
+                                                            budget, truncation)
+            ids, spans = self._cut(ids, keep_first), self._cut(spans, keep_first)
+            if pair_ids is not None:
+                pair_ids, pair_spans = self._cut(pair_ids, keep_pair), self._cut(pair_spans, keep_pair)
         if add_special_tokens:
             input_ids = self.build_inputs_with_special_tokens(ids, pair_ids)
             type_ids = self.create_token_type_ids(ids, pair_ids)
         else:
             input_ids = ids + (pair_ids or [])
             type_ids = [0] * len(ids) + [1] * len(pair_ids or [])
-        return {"input_ids": input_ids, "token_type_ids": type_ids, "attention_mask": [1] * len(input_ids)}
+        row = {"input_ids": input_ids, "token_type_ids": type_ids, "attention_mask": [1] * len(input_ids)}
+        if offsets:
+            row["offset_mapping"] = self._place_offsets(ids, spans, pair_ids, pair_spans, add_special_tokens)
+        return row
 
-    def _truncate(self, ids, pair_ids, budget):
-        # longest-first: drop from whichever sequence is longer, one token at a time
-        ids, pair_ids = list(ids), (list(pair_ids) if pair_ids is not None else None)
-        while len(ids) + len(pair_ids or []) > budget:
-            target = pair_ids if pair_ids is not None and len(pair_ids) > len(ids) else ids
-            if self.truncation_side == "left":
-                target.pop(0)
+    def _place_offsets(self, ids, spans, pair_ids, pair_spans, add_special_tokens):
+        """Offsets aligned with the ids that build_inputs_with_special_tokens made: the special tokens it
+        added get (0, 0). Tokens are told apart by marking each sequence's ids with unique negative values."""
+        if not add_special_tokens:
+            return [tuple(s) for s in spans + (pair_spans or [])]
+        marks = {}
+        first = [-(i + 1) for i in range(len(ids))]
+        marks.update(zip(first, spans))
+        second = None
+        if pair_ids is not None:
+            second = [-(len(ids) + i + 1) for i in range(len(pair_ids))]
+            marks.update(zip(second, pair_spans))
+        return [tuple(marks.get(i, (0, 0))) for i in self.build_inputs_with_special_tokens(first, second)]
+
+    def _truncated_lengths(self, first, pair, budget, strategy):
+        """How many tokens of each sequence stay within budget: longest_first drops from whichever is
+        longer, only_first / only_second from that one (an error when it cannot shrink enough)."""
+        pair_length = pair or 0
+        excess = first + pair_length - budget
+        if excess <= 0:
+            return first, pair
+        if strategy == "only_second" and pair is not None:
+            if excess > pair:
+                raise TokenizerError(f"truncation='only_second' cannot fit max_length: the first sequence alone "
+                                     f"has {first} tokens; use a larger max_length or truncation='longest_first'")
+            return first, pair - excess
+        if strategy == "only_first" and pair is not None:
+            if excess > first:
+                raise TokenizerError(f"truncation='only_first' cannot fit max_length: the pair alone has "
+                                     f"{pair} tokens; use a larger max_length or truncation='longest_first'")
+            return first - excess, pair
+        while first + pair_length > budget:
+            if pair is not None and pair_length > first:
+                pair_length -= 1
             else:
-                target.pop()
-        return ids, pair_ids
+                first -= 1
+        return first, (pair_length if pair is not None else None)
+
+    def _cut(self, items, keep):
+        if items is None:
+            return None
+        return items[len(items) - keep:] if self.truncation_side == "left" else items[:keep]
 
     def _pad(self, rows, padding, max_length, multiple, side):
         if self.pad_token_id is None:
@@ -225,7 +300,8 @@ class PreTrainedTokenizer:
             if n < 0:  # longer than max_length without truncation: leave it, as transformers does
                 padded.append(row)
                 continue
-            fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0}
+            fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0,
+                    "offset_mapping": (0, 0)}
             padded.append({k: ([fill[k]] * n + v) if side == "left" else (v + [fill[k]] * n) for k, v in row.items()})
         return padded
 
@@ -379,6 +455,17 @@ def _padding_strategy(padding):
     if padding == "max_length":
         return "max_length"
     raise TokenizerError(f"padding must be True, False, 'longest' or 'max_length', got {padding!r}")
+
+
+def _truncation_strategy(truncation):
+    if truncation is True or truncation == "longest_first":
+        return "longest_first"
+    if truncation is False or truncation is None or truncation == "do_not_truncate":
+        return None
+    if truncation in ("only_first", "only_second"):
+        return truncation
+    raise TokenizerError(f"truncation must be True, False, 'longest_first', 'only_first' or 'only_second', "
+                         f"got {truncation!r}")
 
 
 def _as_id_list(ids) -> List[int]:

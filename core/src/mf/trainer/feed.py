@@ -122,7 +122,3 @@ def model_inputs(batch: Dict[str, np.ndarray]):
         if (mask == 1).all():
             mask = None  # nothing to hide: use the same compiled graph as unpadded data
     return inputs, labels, mask
-
-
-def labelled_tokens(labels: np.ndarray) -> int:
-    return int((labels != IGNORE_INDEX).sum())

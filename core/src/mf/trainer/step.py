@@ -14,17 +14,41 @@ from ..nn.losses import IGNORE_INDEX, TokenCrossEntropy
 
 
 class NextTokenLoss(nn.Cell):
-    """sum of next-token NLL over labelled tokens, divided by `scale`."""
+    """sum of next-token NLL over labelled tokens, divided by `scale` (the step's labelled tokens)."""
 
     def __init__(self, model):
         super().__init__(auto_prefix=False)
         self.model = model
         self.token_nll = TokenCrossEntropy()
 
-    def construct(self, input_ids, labels, scale, attention_mask=None):
+    def construct(self, scale, input_ids, labels, attention_mask=None):
         logits = self.model(input_ids, attention_mask)
         vocab = logits.shape[-1]
         return self.token_nll(logits.reshape(-1, vocab), labels.reshape(-1)).sum() / scale
+
+
+class ModelLoss(nn.Cell):
+    """The model's own loss (its mean over this micro-batch's labelled items), times `scale`: this
+    micro-batch's share of the step's labelled items, so the step's loss is their global mean too.
+    inputs are the role's positional arguments, labels last (the role contract in mf.models.roles)."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, scale, *inputs):
+        return self.model(*inputs)[0] * scale
+
+
+class ModelForward(nn.Cell):
+    """The model on its positional inputs, compiled for evaluation."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, *inputs):
+        return self.model(*inputs)
 
 
 class ApplyUpdate(nn.Cell):
@@ -92,8 +116,10 @@ class TrainStep(nn.Cell):
             sliced = self.model_reduce(sliced)
         return ops.sqrt(replicated + sliced)
 
-    def construct(self, input_ids, labels, scale, attention_mask=None, update=True):
-        loss, grads = self.grad_fn(input_ids, labels, scale, attention_mask)
+    def construct(self, scale, update, *inputs):
+        """scale: the loss net's normaliser; update: False for a micro-batch whose gradients are only
+        accumulated; inputs: the loss net's data arguments."""
+        loss, grads = self.grad_fn(scale, *inputs)
         if self.reduce is not None:
             # each rank's loss is its rows' share of the global mean: summing gives the global gradient
             loss = self.reduce(loss)

@@ -17,10 +17,14 @@ from ..plugins import get_plugin_manager, get_registry
 from . import checkpoint as ckpt
 from .arguments import TrainingArguments, TrainingError
 from .callbacks import Callback, MetricsWriter, TrainerState, plot_loss_curve
-from .feed import labelled_tokens, make_feed, model_inputs
+from ..nn.losses import IGNORE_INDEX
+from .feed import BlockFeed, make_feed, model_inputs
 from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
                     set_learning_rate)
-from .step import EvalStep, NextTokenLoss, TrainStep
+from .step import EvalStep, ModelForward, ModelLoss, NextTokenLoss, TrainStep
+
+# encoder tasks pad every example to this many tokens unless TrainingArguments.seq_length says otherwise
+ENCODER_SEQ_LENGTH = 128
 
 
 @contextlib.contextmanager
@@ -40,8 +44,10 @@ class Trainer:
     """Train, finetune, evaluate and predict a task's model.
 
     model: a preset name (train() starts from random weights, finetune() needs the preset's
-    weights), a model directory, or a model instance. Datasets: a path (MindRecord directory,
-    .jsonl or .txt), a mindspore.dataset object, or TokenBlocks.
+    weights), a model directory, or a model instance. Datasets: for text_generation a path (MindRecord
+    directory, .jsonl or .txt), a mindspore.dataset object, or TokenBlocks; for the encoder tasks
+    (text_classification, token_classification, question_answering, fill_mask) a file in the task's
+    format (mf.tasks) or its Examples.
     """
 
     def __init__(self, task: str = "text_generation", model=None, args: Optional[TrainingArguments] = None,
@@ -54,8 +60,10 @@ class Trainer:
         self.model_source = model if model is not None else self.task.default_model
         self.model: Optional[PreTrainedModel] = model if isinstance(model, PreTrainedModel) else None
         self._tokenizer = tokenizer
-        self.train_dataset = _check_dataset(train_dataset, "train_dataset")
-        self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset")
+        self.objective = self.task.objective
+        self.train_dataset = _check_dataset(train_dataset, "train_dataset", self.objective)
+        self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset", self.objective)
+        self._examples = {}
         preset_pet = _preset_pet(self.model_source)
         self.pet_method = pet_method or preset_pet.pop("pet_method", "")
         self.pet_options = {**preset_pet, **pet_options} if self.pet_method else pet_options
@@ -110,7 +118,8 @@ class Trainer:
                     return None
         return self._tokenizer
 
-    def _get_model(self, require_weights: bool, weights_from=None) -> PreTrainedModel:
+    def _get_model(self, require_weights: bool, weights_from=None, config_updates=None) -> PreTrainedModel:
+        config_updates = config_updates or {}
         if self.model is None:
             from ..auto import AutoConfig, AutoModel
             from ..resolve import locate
@@ -119,17 +128,58 @@ class Trainer:
             if source is None:
                 raise TrainingError("no model: pass model= (a preset name, a directory or a model instance)")
             location = locate(source)
+            model_class = self._task_model_class(source)
             if location.directory is not None or require_weights:
-                self.model = AutoModel.from_pretrained(source)
+                self.model = (model_class or AutoModel).from_pretrained(source, **config_updates)
             else:
                 ms.set_seed(self.args.seed)
-                self.model = AutoModel.from_config(AutoConfig.from_pretrained(source))
+                config = AutoConfig.from_pretrained(source, **config_updates)
+                self.model = model_class(config) if model_class else AutoModel.from_config(config)
+        elif config_updates.get("num_labels") not in (None, getattr(self.model.config, "num_labels", None)):
+            raise TrainingError(f"the model has {self.model.config.num_labels} labels but the data has "
+                                f"{config_updates['num_labels']} ({', '.join(config_updates['id2label'].values())}); "
+                                f"pass a model built for these labels, or a preset/directory name so the Trainer "
+                                f"builds one")
         elif weights_from is not None:
             from ..weights import load_state_dict
 
             state, fmt = load_state_dict(weights_from)
             self.model.load_weights(state, fmt, where=str(weights_from))
         return self.model
+
+    def _task_model_class(self, source):
+        """The family's class for an encoder task's role (None: AutoModel decides, as for text_generation)."""
+        if self.objective is None:
+            return None
+        from ..auto import _family_of
+
+        family, _ = _family_of(source)
+        if self.task.model_role not in family.model_classes:
+            raise TrainingError(f"model type '{family.model_type}' has no {self.task.model_role} model, which task "
+                                f"'{self.task.name}' trains; its roles: {', '.join(family.model_classes)}")
+        return family.model_classes[self.task.model_role]
+
+    def _encoder_seq_length(self, config) -> int:
+        limit = getattr(config, "seq_length", None) or getattr(config, "max_position_embeddings", None)
+        length = self.args.seq_length or min(ENCODER_SEQ_LENGTH, limit or ENCODER_SEQ_LENGTH)
+        if limit is not None and length > limit:
+            raise TrainingError(f"seq_length={length} is longer than the model's {limit} positions")
+        return length
+
+    def _read_examples(self, dataset, config):
+        """The objective's Examples of a dataset (read once per Trainer)."""
+        from ..tasks import Examples
+
+        if isinstance(dataset, Examples):
+            return dataset
+        key = (str(dataset), id(config))
+        if key not in self._examples:
+            tokenizer = self.tokenizer
+            if tokenizer is None:
+                raise TrainingError(f"task '{self.task.name}' reads text: pass tokenizer= to the Trainer")
+            self._examples[key] = self.objective.read(dataset, tokenizer, self._encoder_seq_length(config), config,
+                                                      self.args.on_bad_line)
+        return self._examples[key]
 
     def _apply_pet(self, model):
         if self.pet_method and not self._pet_applied:
@@ -177,7 +227,13 @@ class Trainer:
         with graph_mode():
             self.topology, groups = self._setup_parallel()
             checkpoint = self._find_checkpoint(resume) if resume else None
-            model = self._get_model(require_weights, weights_from)
+            examples, updates = None, None
+            if self.objective is not None:
+                config = self.model.config if self.model is not None else \
+                    self._source_config(weights_from or self.model_source)
+                examples = self._read_examples(self.train_dataset, config)
+                updates = self.objective.config_updates(examples)
+            model = self._get_model(require_weights, weights_from, updates)
             if checkpoint is not None:
                 from ..weights import load_state_dict
 
@@ -185,14 +241,21 @@ class Trainer:
                 model.load_weights(weights, fmt, where=str(checkpoint))
             self._apply_pet(model)
             self._apply_recompute(model)
+            if self.objective is not None and (self.topology.mp > 1 or self.topology.pp > 1):
+                raise TrainingError(f"task '{self.task.name}' trains with data parallel and optimizer shard; "
+                                    f"model and pipeline parallel are for causal language models")
             if self.topology.mp > 1:
                 from ..parallel.tensor_parallel import apply_tensor_parallel
 
                 apply_tensor_parallel(model, self._family(model).sharding_plan, self.topology.mp_rank,
                                       self.topology.mp, groups.get("mp"))
-            feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model),
-                             args.batch_size * self.topology.dp, args.shuffle, args.data_seed, args.on_bad_line)
-            _check_fits(model, feed.seq_length)
+            if examples is not None:
+                feed = BlockFeed(examples, args.batch_size * self.topology.dp, args.shuffle, args.data_seed)
+            else:
+                feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model),
+                                 args.batch_size * self.topology.dp, args.shuffle, args.data_seed, args.on_bad_line)
+                _check_fits(model, feed.seq_length)
+            self._train_examples = examples
             accumulation = args.gradient_accumulation_steps
             steps_per_epoch = feed.num_batches // accumulation
             if steps_per_epoch == 0:
@@ -226,7 +289,8 @@ class Trainer:
                 mp_group = groups.get("mp")
                 sharded = [is_sharded(model, p.name) for p in optimizer.parameters]
             if self._pipeline is None:
-                step = TrainStep(NextTokenLoss(model), optimizer, decayed, args.max_grad_norm, args.weight_decay,
+                loss_net = NextTokenLoss(model) if self.objective is None else ModelLoss(model)
+                step = TrainStep(loss_net, optimizer, decayed, args.max_grad_norm, args.weight_decay,
                                  accumulation, data_parallel_group=dp_group, model_parallel_group=mp_group,
                                  sharded=sharded)
             self.state = TrainerState(max_steps=max_steps)
@@ -255,10 +319,11 @@ class Trainer:
         topology = Topology(parallel.data_parallel, parallel.model_parallel, parallel.pipeline_stage, rank())
         return topology, topology.create_groups()
 
-    def _source_config(self):
+    def _source_config(self, source=None):
         from ..auto import AutoConfig
 
-        return AutoConfig.from_pretrained(self.model_source) if self.model_source is not None else None
+        source = source or self.model_source
+        return AutoConfig.from_pretrained(source) if source is not None else None
 
     @staticmethod
     def _family_of_config(config):
@@ -318,18 +383,20 @@ class Trainer:
         started = time.perf_counter()
         try:
             while state.global_step < state.max_steps and not state.should_stop:
-                micro = [model_inputs(next(batches)) for _ in range(args.gradient_accumulation_steps)]
-                # the loss is normalised by the global batch's tokens; each data-parallel rank takes its rows
-                tokens = sum(labelled_tokens(labels) for _, labels, _ in micro)
-                micro = [self._my_rows(part) for part in micro]
+                rng = np.random.default_rng([args.seed, state.global_step])
+                micro = [self._step_arrays(next(batches), rng) for _ in range(args.gradient_accumulation_steps)]
+                # the loss is normalised by the global batch's labelled items; each data-parallel rank
+                # takes its rows
+                tokens = sum(self._labelled(arrays) for arrays in micro)
+                micro = [self._my_rows(arrays) for arrays in micro]
                 if tokens == 0:
                     raise TrainingError(f"step {state.global_step + 1} has no labelled token (all padding)")
                 lr = learning_rate_at(state.global_step, args, state.max_steps)
                 set_learning_rate(optimizer, lr)
                 loss, norm = self._run_step(step, micro, tokens)
                 state.global_step += 1
-                state.tokens_seen += sum(ids.size for ids, _, _ in micro)
-                pending.append((state.global_step, loss, norm, lr, sum(ids.size for ids, _, _ in micro)))
+                state.tokens_seen += sum(arrays[0].size for arrays in micro)
+                pending.append((state.global_step, loss, norm, lr, sum(arrays[0].size for arrays in micro)))
                 last = state.global_step >= state.max_steps
                 save_now = args.save_steps and state.global_step % args.save_steps == 0
                 eval_now = self._eval_due()
@@ -358,25 +425,39 @@ class Trainer:
         self._notify("on_train_end")
         return state
 
+    def _step_arrays(self, batch, rng):
+        """A micro-batch as the loss net's data arguments: (input_ids, labels[, attention_mask]) for next-token
+        prediction, the role's positional inputs and labels for an encoder task."""
+        if self.objective is None:
+            ids, labels, mask = model_inputs(batch)
+            return (ids, labels) if mask is None else (ids, labels, mask)
+        batch = self.objective.collate(batch, rng, self._train_examples)
+        return tuple(self.objective.model_arrays(batch))
+
+    def _labelled(self, arrays) -> int:
+        """Labelled items of a micro-batch: next-token labels, or the objective's first label array."""
+        labels = arrays[1] if self.objective is None else arrays[len(arrays) - len(self.objective.label_names)]
+        return int((labels != IGNORE_INDEX).sum())
+
     def _run_step(self, step, micro, tokens):
         """One optimizer step over the micro-batches; returns (loss, grad norm) as Tensors."""
         if self._pipeline is not None:
-            ids, labels, mask = micro[0]
-            if mask is not None:
+            if len(micro[0]) > 2:
                 raise TrainingError("pipeline parallel training takes packed data without padding")
+            ids, labels = micro[0]
             return self._pipeline.step(ids, labels, tokens)
         loss = None
-        for i, (ids, labels, mask) in enumerate(micro):
-            part, norm = step(Tensor(ids), Tensor(labels), Tensor(np.float32(tokens)),
-                              None if mask is None else Tensor(mask), i == len(micro) - 1)
+        for i, arrays in enumerate(micro):
+            # next-token loss divides its sum by the step's tokens; a model's mean loss is weighted by its share
+            scale = tokens if self.objective is None else self._labelled(arrays) / tokens
+            part, norm = step(Tensor(np.float32(scale)), i == len(micro) - 1, *(Tensor(a) for a in arrays))
             loss = part if loss is None else loss + part
         return loss, norm
 
     def _my_rows(self, inputs):
         if self.topology.dp == 1:
             return inputs
-        return tuple(None if part is None else np.array_split(part, self.topology.dp)[self.topology.dp_rank]
-                     for part in inputs)
+        return tuple(np.array_split(part, self.topology.dp)[self.topology.dp_rank] for part in inputs)
 
     def _save_final(self, model):
         """The trained model (or LoRA adapter), tokenizer and loss curve in output_dir."""
@@ -468,9 +549,12 @@ class Trainer:
     # ---- evaluate / predict ------------------------------------------------------------
     def evaluate(self, eval_dataset=None, **unused) -> Dict[str, float]:
         """Perplexity (exp of the mean token NLL over labelled tokens) and loss on eval_dataset."""
-        dataset = _check_dataset(eval_dataset, "eval_dataset") if eval_dataset is not None else self.eval_dataset
+        dataset = _check_dataset(eval_dataset, "eval_dataset", self.objective) if eval_dataset is not None \
+            else self.eval_dataset
         if dataset is None:
             raise TrainingError("no eval_dataset: pass one to Trainer(...) or evaluate(eval_dataset=...)")
+        if self.objective is not None:
+            return self._evaluate_objective(dataset)
         with graph_mode():
             model = self._get_model(require_weights=True)
             feed = make_feed(dataset, self.tokenizer, self.args.seq_length or _context_length(model),
@@ -495,6 +579,44 @@ class Trainer:
         get_plugin_manager().hook.mf_on_evaluate(trainer=self, metrics=metrics)
         return metrics
 
+    def _evaluate_objective(self, dataset) -> Dict[str, float]:
+        """The encoder task's loss and metrics over every example (the last batch padded to the same shape
+        with unlabelled rows, so one compiled graph serves all batches)."""
+        objective, size = self.objective, self.args.per_device_eval_batch_size
+        with graph_mode():
+            model = self._get_model(require_weights=True)
+            examples = self._read_examples(dataset, model.config)
+            was_training = model.training
+            model.set_train(False)
+            forward = ModelForward(model)
+            rng = np.random.default_rng(0)  # masked LM: the same masks in every evaluation
+            total_loss, total_count, kept = 0.0, 0, []
+            for batch in examples.batches(size, drop_last=False):
+                real = len(batch["input_ids"])
+                batch = objective.collate(batch, rng, examples)
+                arrays = objective.model_arrays(batch)
+                if real < size:
+                    arrays = [_pad_rows(a, size, IGNORE_INDEX if i >= len(arrays) - len(objective.label_names)
+                                        else None) for i, a in enumerate(arrays)]
+                loss, *outputs = forward(*(Tensor(a) for a in arrays))
+                count = self._labelled(arrays)
+                total_loss += float(loss.asnumpy()) * count
+                total_count += count
+                outputs = [o.asnumpy()[:real] for o in outputs]
+                kept.append(objective.reduce_outputs(outputs, {k: v[:real] for k, v in batch.items()}))
+            model.set_train(was_training)
+        outputs = [np.concatenate(parts) for parts in zip(*kept)]
+        loss = total_loss / max(total_count, 1)
+        metrics = {"eval_loss": loss}
+        if self.task.model_role == "masked_lm":
+            metrics["eval_perplexity"] = math.exp(min(loss, 700.0))
+        metrics.update({f"eval_{name}": value for name, value in objective.metrics(outputs, examples).items()})
+        if self.compute_metrics is not None:
+            metrics.update(self.compute_metrics(model, examples) or {})
+        self._notify("on_evaluate", metrics)
+        get_plugin_manager().hook.mf_on_evaluate(trainer=self, metrics=metrics)
+        return metrics
+
     def predict(self, input_data=None, **generate_kwargs):
         """Run the task's pipeline on input_data (text or a list of texts)."""
         if input_data is None:
@@ -505,6 +627,8 @@ class Trainer:
         if self.tokenizer is None:
             raise TrainingError("predict needs a tokenizer: pass tokenizer= to the Trainer")
         pipe = self.task.pipeline_class(model=model, tokenizer=self.tokenizer)
+        if self.task.name == "question_answering" and isinstance(input_data, str):
+            raise TrainingError("question_answering predicts from {'question': ..., 'context': ...}")
         return pipe(input_data, **generate_kwargs)
 
 
@@ -516,7 +640,7 @@ def _preset_pet(model_source) -> dict:
     return dict(preset.pet) if preset is not None and preset.pet else {}
 
 
-def _check_dataset(dataset, name):
+def _check_dataset(dataset, name, objective=None):
     """Fail early on a path that does not exist or whose format is unknown."""
     if dataset is None or not isinstance(dataset, (str, Path)):
         return dataset
@@ -525,17 +649,27 @@ def _check_dataset(dataset, name):
     path = Path(dataset).expanduser()
     if not path.exists():
         raise DatasetError(f"{name} {path} does not exist")
+    if objective is not None:  # the task's reader says what is wrong with its format
+        return str(path)
     if not any(handler.detect(path) for _, handler in get_registry().datasets.items()):
         raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
                            f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
     return str(path)
 
 
+def _pad_rows(array, rows, fill=None):
+    """array with rows added up to `rows`: copies of its last row, or `fill` (unlabelled) for labels."""
+    extra = np.repeat(array[-1:], rows - len(array), axis=0)
+    if fill is not None:
+        extra[...] = fill
+    return np.concatenate([array, extra])
+
+
 def _save_weights(model, weights, directory):
     from ..weights import MF_FORMAT, save_state_dict
 
     save_state_dict(weights, directory, MF_FORMAT, extra_metadata={"model_type": model.config.model_type})
-    model.config.save_pretrained(directory)
+    model.config.save_pretrained(directory, architectures=[type(model).__name__])
 
 
 def _context_length(model) -> Optional[int]:

@@ -1,0 +1,118 @@
+"""What the Trainer needs to train and evaluate a task other than next-token prediction.
+
+An Objective reads the task's data format into Examples (fixed-shape arrays, one row per example,
+named in the order the role's model takes them: input_ids, attention_mask, token_type_ids, then
+the labels), says which config fields the data implies (num_labels, id2label), and turns the
+model's outputs on the evaluation set into the task's metrics. The model computes its own loss
+(the role contract: construct(..., labels) -> (loss, *outputs), a mean over labelled items).
+"""
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from ..data.blocks import DatasetError, batch_rows
+from ..nn.losses import IGNORE_INDEX
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass
+class Examples:
+    """Rows of model inputs and labels (numpy arrays with equal first dimension), plus what the metrics
+    need to map predictions back to the data (`info`: label names, words, contexts, ...)."""
+    arrays: Dict[str, np.ndarray]
+    source: str = ""
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        lengths = {name: len(a) for name, a in self.arrays.items()}
+        if len(set(lengths.values())) > 1:
+            raise DatasetError(f"{self.source or 'examples'}: arrays of different lengths {lengths}")
+        if not lengths or not next(iter(lengths.values())):
+            raise DatasetError(f"{self.source or 'the data'} holds no examples")
+
+    def __len__(self):
+        return len(next(iter(self.arrays.values())))
+
+    @property
+    def seq_length(self) -> int:
+        return self.arrays["input_ids"].shape[1]
+
+    def num_batches(self, batch_size: int, drop_last: bool = True) -> int:
+        return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+
+    def batches(self, batch_size: int, epoch: int = 0, seed: Optional[int] = None, start: int = 0,
+                drop_last: bool = True, shard: int = 0, num_shards: int = 1) -> Iterator[Dict[str, np.ndarray]]:
+        if batch_size > len(self) and drop_last:
+            raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(self)} examples from "
+                               f"{self.source or 'the data'}); use a smaller batch size or more data")
+        for rows in batch_rows(len(self), batch_size, epoch, seed, start, drop_last, shard, num_shards):
+            yield {name: array[rows] for name, array in self.arrays.items()}
+
+
+class Objective:
+    """Base of the encoder tasks' objectives; a subclass sets `label_names` and implements `read`."""
+
+    # the arrays that are labels, in the order the model takes them after the inputs
+    label_names: Sequence[str] = ("labels",)
+    # the model role the task trains (AutoModel role)
+    role: str = ""
+    # the data formats read() understands, for error messages
+    formats: str = ""
+
+    def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
+        raise NotImplementedError
+
+    def config_updates(self, examples: Examples) -> Dict[str, Any]:
+        """Config fields the data decides (a classifier's labels)."""
+        return {}
+
+    def collate(self, batch: Dict[str, np.ndarray], rng: np.random.Generator, examples: Examples):
+        """A batch as the model sees it (masked LM masks tokens here); default: as read."""
+        return batch
+
+    def reduce_outputs(self, outputs: List[np.ndarray], batch: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """What metrics() keeps of one evaluation batch's outputs (default: all of them); a task with
+        large outputs (a vocabulary's logits per token) keeps only what it scores."""
+        return outputs
+
+    def model_arrays(self, batch: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """The model's positional arguments: inputs, then labels."""
+        return [batch[name].astype(np.int32) for name in (*INPUT_NAMES, *self.label_names)]
+
+    def count(self, batch: Dict[str, np.ndarray]) -> int:
+        """Labelled items in a batch: the model's mean loss is over these."""
+        return int((batch[self.label_names[0]] != IGNORE_INDEX).sum())
+
+    def metrics(self, outputs: List[np.ndarray], examples: Examples) -> Dict[str, float]:
+        """Metrics from the (reduced) outputs on every example, row-aligned with examples."""
+        return {}
+
+
+def encode_padded(tokenizer, text, pair, seq_length):
+    """One (text, pair) row padded to seq_length: input_ids, attention_mask, token_type_ids."""
+    if tokenizer.pad_token_id is None:
+        raise DatasetError(f"{type(tokenizer).__name__} has no pad_token; encoder tasks pad to a fixed length")
+    encoded = tokenizer(text, pair, truncation=True, max_length=seq_length, padding="max_length")
+    types = encoded.get("token_type_ids") or [0] * seq_length
+    return encoded["input_ids"], encoded["attention_mask"], types
+
+
+def label_vocabulary(seen, config, fixed_first=None) -> List[str]:
+    """Label names: the config's (a classifier being fine-tuned further keeps its ids), else those in
+    the data, sorted (fixed_first, e.g. "O", first). Integer labels keep their values as ids."""
+    existing = getattr(config, "id2label", None) if config is not None else None
+    names = [existing[i] for i in sorted(existing, key=int)] if existing else None
+    if names and not all(n.startswith("LABEL_") for n in names) and set(map(str, seen)) <= set(names):
+        return names
+    if all(isinstance(label, (int, np.integer)) and not isinstance(label, bool) for label in seen):
+        count = max(int(max(seen)) + 1, len(names or []))
+        if names and len(names) >= count:
+            return names
+        return [f"LABEL_{i}" for i in range(count)]
+    values = sorted({str(label) for label in seen})
+    if fixed_first in values:
+        values.remove(fixed_first)
+        values.insert(0, fixed_first)
+    return values
