@@ -62,12 +62,12 @@ step = TrainStep(NextTokenLoss(model), optimizer, decayed, 1.0, 0.01, 1)
 ids = Tensor(np.random.default_rng(0).integers(0, config.vocab_size, (batch, length + 1)).astype(np.int32))
 inputs, labels, scale = ids[:, :-1], ids[:, 1:], Tensor(np.float32(batch * length))
 start = time.perf_counter()
-step(inputs, labels, scale, None, True)[0].asnumpy()
+step(scale, True, inputs, labels)[0].asnumpy()
 first = time.perf_counter() - start
 times = []
 for _ in range(steps):
     start = time.perf_counter()
-    step(inputs, labels, scale, None, True)[0].asnumpy()
+    step(scale, True, inputs, labels)[0].asnumpy()
     times.append(time.perf_counter() - start)
 print(json.dumps({"step_s": sorted(times)[len(times) // 2], "first_step_s": first, "peak": matmul_peak(),
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

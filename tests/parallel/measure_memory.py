@@ -41,7 +41,7 @@ def main():
     ids = Tensor(np.random.default_rng(0).integers(0, config.vocab_size, (batch, length + 1)).astype(np.int32))
     inputs, labels, scale = ids[:, :-1], ids[:, 1:], Tensor(np.float32(batch * length))
     for _ in range(3):
-        step(inputs, labels, scale, None, True)[0].asnumpy()
+        step(scale, True, inputs, labels)[0].asnumpy()
     # the high-water mark of this program's memory: ru_maxrss would also count the parent's memory
     # at fork time (it survives exec), VmHWM starts afresh with the program
     peak = status_mb("VmHWM")

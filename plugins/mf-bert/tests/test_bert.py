@@ -111,11 +111,20 @@ def test_tokenizer_matches_bert_tokenizer_fast(variant):
     from mf_bert.tokenization import bundled_vocab_file
 
     tokenizer = BertTokenizer(vocab_file=bundled_vocab_file(variant), do_lower_case=variant == "uncased")
+    def same(encoded, case):
+        assert encoded["input_ids"] == case["input_ids"], case
+        assert encoded["token_type_ids"] == case["token_type_ids"], case
+        assert [list(span) for span in encoded["offset_mapping"]] == case["offsets"], case
+
     for case in TOKENIZER_GOLDEN[variant]["texts"]:
-        assert tokenizer(case["text"])["input_ids"] == case["input_ids"], case["text"]
+        same(tokenizer(case["text"], return_offsets_mapping=True), case)
     for case in TOKENIZER_GOLDEN[variant]["pairs"]:
-        encoded = tokenizer(case["a"], case["b"])
-        assert encoded["input_ids"] == case["input_ids"] and encoded["token_type_ids"] == case["token_type_ids"]
+        same(tokenizer(case["a"], case["b"], return_offsets_mapping=True), case)
+    for case in TOKENIZER_GOLDEN[variant]["truncated"]:
+        same(tokenizer(case["a"], case["b"], truncation=case["strategy"], max_length=case["max_length"],
+                       return_offsets_mapping=True), case)
+    for case in TOKENIZER_GOLDEN[variant]["words"]:
+        assert tokenizer.encode_words(case["words"]) == (case["input_ids"], case["word_ids"])
 
 
 def test_preset_tokenizers():
