@@ -31,6 +31,17 @@ def private_mf_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def restore_execution_mode():
+    """init_context (the tutorial's) switches the process to graph mode; the next test starts as this one did."""
+    import mindspore as ms
+
+    mode = ms.get_context("mode")
+    yield
+    if ms.get_context("mode") != mode:
+        ms.set_context(mode=mode)
+
+
 @pytest.fixture
 def fresh_plugins():
     """Rediscover plugins for this test (it may change sys.path), and again after it."""

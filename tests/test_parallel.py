@@ -77,6 +77,15 @@ def test_data_parallel_and_optimizer_shard_equal_one_process(tmp_path):
 
 
 @pytest.mark.slow
+def test_bert_token_classification_data_parallel_and_optimizer_shard_equal_one_process(tmp_path):
+    """BERT's parallel modes in the tutorial's table: the encoder task's loss is the global mean over
+    labelled tokens however the ranks' rows are labelled."""
+    ref = reference(tmp_path, "bert", "adamw")
+    compare(ref, run_layout(tmp_path, 2, "dp2", "bert", 2, 1, 1, False, "adamw"))
+    compare(ref, run_layout(tmp_path, 2, "zero", "bert", 2, 1, 1, True, "adamw"))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_model_parallel_logits_and_gradients_equal_one_process(tmp_path, family):
     out = tmp_path / "tp.json"

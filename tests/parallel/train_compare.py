@@ -1,9 +1,10 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|bert dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
-a pipeline runs it as 2 micro-batches.
+a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
+labels hidden unevenly so that ranks hold different numbers of labelled tokens.
 """
 import json
 import sys
@@ -25,14 +26,31 @@ ms.set_seed(0)
 if family == "gpt2":
     model = GPT2LMHeadModel(GPT2Config(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4, seq_length=32,
                                        hidden_dropout=0.0, embedding_dropout=0.0, attention_dropout=0.0))
+elif family == "bert":
+    from mf_bert import BertConfig, BertForTokenClassification
+
+    model = BertForTokenClassification(BertConfig(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4,
+                                                  intermediate_size=64, seq_length=32, num_labels=5,
+                                                  hidden_dropout=0.0, attention_dropout=0.0))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))
 blocks = TokenBlocks(np.random.default_rng(0).integers(0, 101, (64, 17)))
+task = "text_generation"
+if family == "bert":
+    from mf.tasks import Examples
+
+    data = np.random.default_rng(0)
+    labels = data.integers(0, 5, (64, 16)).astype(np.int32)
+    labels[data.random((64, 16)) < np.linspace(0.1, 0.9, 64)[:, None]] = -100
+    blocks = Examples({"input_ids": data.integers(0, 101, (64, 16)).astype(np.int32),
+                       "attention_mask": np.ones((64, 16), np.int32), "token_type_ids": np.zeros((64, 16), np.int32),
+                       "labels": labels}, info={"label_names": [f"L{i}" for i in range(5)]})
+    task = "token_classification"
 args = TrainingArguments(output_dir=str(out_dir), batch_size=8 // dp, learning_rate=1e-2, max_steps=3,
                          logging_steps=1, save_steps=0, weight_decay=0.1, max_grad_norm=1.0, plot_loss=False,
                          optim=optim)
-trainer = Trainer(model=model, args=args, train_dataset=blocks)
+trainer = Trainer(task=task, model=model, args=args, train_dataset=blocks)
 trainer.set_parallel_config(data_parallel=dp, model_parallel=mp, pipeline_stage=pp,
                             micro_batch_num=2 if pp > 1 else 1, optimizer_shard=shard)
 trainer.set_recompute_config(recompute=recompute)

@@ -36,6 +36,28 @@ def test_every_head_matches_transformers(head):
         np.testing.assert_allclose(out.asnumpy(), GOLDEN[head], atol=1e-4, rtol=0)
 
 
+def test_pretraining_heads_match_transformers_and_sum_their_losses():
+    from mf_bert import BertForPreTraining
+
+    model = BertForPreTraining.from_pretrained(str(FIXTURES / "tiny-bert-pretraining"))
+    model.set_train(False)
+    mlm, nsp = model(*INPUTS)
+    np.testing.assert_allclose(mlm.asnumpy(), GOLDEN["pretraining_mlm"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(nsp.asnumpy(), GOLDEN["pretraining_nsp"], atol=1e-4, rtol=0)
+    labels = np.full(GOLDEN["input_ids"].shape, -100, np.int32)
+    labels[:, 3] = GOLDEN["input_ids"][:, 3]
+    loss, _, _ = model(*INPUTS, Tensor(labels), Tensor(np.array([0, 1], np.int32)))
+
+    def cross_entropy(logits, targets):
+        logits = logits - logits.max(-1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return -np.mean(log_p[np.arange(len(targets)), targets])
+
+    expected = cross_entropy(GOLDEN["pretraining_mlm"][:, 3], labels[:, 3]) + \
+        cross_entropy(GOLDEN["pretraining_nsp"], np.array([0, 1]))
+    assert abs(float(loss.asnumpy()) - expected) < 1e-4
+
+
 def test_automodel_returns_the_head_that_architectures_names():
     for head, cls in HEADS.items():
         assert type(load(head)) is cls
@@ -131,3 +153,11 @@ def test_preset_tokenizers():
     assert AutoTokenizer.from_pretrained("bert_base_uncased")("hello world!")["input_ids"] == [101, 7592, 2088, 999, 102]
     chinese = AutoTokenizer.from_pretrained("tokcls_bert_base_chinese")
     assert chinese("北京")["input_ids"][0] == 101 and len(chinese("北京")["input_ids"]) == 4
+
+
+def test_transformer_shape_counts_the_encoder():
+    from mf_bert import BertConfig, BertModel
+
+    config = BertConfig(hidden_size=48, num_layers=3, num_heads=4, intermediate_size=96, seq_length=40,
+                        type_vocab_size=3, vocab_size=500)
+    assert config.transformer_shape().parameters() == BertModel(config, add_pooling_layer=False).num_parameters()

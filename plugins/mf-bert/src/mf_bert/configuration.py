@@ -48,6 +48,19 @@ class BertConfig(PretrainedConfig):
         names = self.id2label or {}
         return [names.get(str(i), names.get(i, f"LABEL_{i}")) for i in range(self.num_labels)]
 
+    def transformer_shape(self):
+        """The encoder's shape for `mf plan` and the model cards. Its parameter count is BertModel's without
+        the pooler: the position and token-type tables are the learned rows, and the embeddings' LayerNorm
+        stands where a decoder has its final norm (a task head adds its own few)."""
+        from mf.parallel.shape import TransformerShape
+
+        return TransformerShape(
+            vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+            num_heads=self.num_heads, kv_heads=self.num_heads, head_dim=self.hidden_size // self.num_heads,
+            ffn_hidden_size=self.intermediate_size, gated_mlp=False, attention_bias=True, mlp_bias=True,
+            norm_bias=True, learned_positions=self.seq_length + self.type_vocab_size, rotary=False,
+            tied_embeddings=True, attention_dropout=self.attention_dropout)
+
     def to_hf_dict(self):
         out = super().to_hf_dict()
         out.setdefault("architectures", ["BertForMaskedLM"])

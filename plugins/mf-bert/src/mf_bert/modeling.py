@@ -210,6 +210,38 @@ class BertForMaskedLM(BertPreTrainedModel):
         return _cross_entropy(self.token_nll, logits, labels), logits
 
 
+class BertPreTrainingHeads(nn.Cell):
+    """cls: the masked-LM head and the next-sentence classifier on the pooled [CLS]."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.predictions = BertPredictionHead(config)
+        self.seq_relationship = Linear(config.hidden_size, 2, init_std=config.initializer_range)
+
+    def construct(self, hidden, pooled, word_embeddings):
+        return self.predictions(hidden, word_embeddings), self.seq_relationship(pooled)
+
+
+class BertForPreTraining(BertPreTrainedModel):
+    """BERT's pre-training: masked-token logits [B, T, vocab] and is-next-sentence logits [B, 2]; the loss is
+    the sum of the masked-LM and next-sentence cross entropies (labels [B, T], next_sentence_label [B])."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config)
+        self.token_nll = TokenCrossEntropy()
+
+    def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, next_sentence_label=None):
+        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        prediction_logits, relationship_logits = self.cls(hidden, pooled, self.bert.embeddings.word_embeddings.weight)
+        if labels is None or next_sentence_label is None:
+            return prediction_logits, relationship_logits
+        loss = _cross_entropy(self.token_nll, prediction_logits, labels) + \
+            _cross_entropy(self.token_nll, relationship_logits, next_sentence_label)
+        return loss, prediction_logits, relationship_logits
+
+
 class BertForSequenceClassification(BertPreTrainedModel):
     """Logits [B, num_labels] from the pooled [CLS]; labels [B]."""
 
