@@ -11,7 +11,8 @@ Each check is a pytest test, parametrised over `presets`; it proves a part of th
 (docs/plugins.md): the config's JSON round trip, save -> load giving identical outputs, the Hugging
 Face converter's round trip, the tokenizer's round trip and special tokens, every registered class
 meeting its role's Protocol, identical cached and uncached greedy decoding, a training step that
-lowers the loss, LoRA merged == unmerged, a sharding plan that names real layers and divides, and the
+lowers the loss, each encoder role training on core's task of that role from its data format, LoRA
+merged == unmerged, a sharding plan that names real layers and divides, and the
 plugin showing in `mf plugins`. A check that does not apply to a family (no tokenizer, no converter,
 a role without a generic check yet) is skipped with the reason. Needs pytest.
 """
@@ -25,6 +26,33 @@ import numpy as np
 import pytest
 
 TEXT = "Hello world, this is mf: 42 models and counting."
+QA_CONTEXT = "The cat sat on the mat while the dog slept in the garden."
+
+
+def _task_data(role, directory):
+    """(task, data file) for core's task that trains `role`, in that task's own format."""
+    sentences = [TEXT, "Another line of text, with other words.", QA_CONTEXT, "Short one."] * 2
+    if role == "sequence_classification":
+        path = directory / "classes.jsonl"
+        path.write_text("".join(json.dumps({"text": t, "label": i % 2}) + "\n" for i, t in enumerate(sentences)))
+        return "text_classification", path
+    if role == "token_classification":
+        path = directory / "tags.conll"
+        path.write_text("\n\n".join("\n".join(f"{w} {'B-X' if i % 3 == 0 else 'O'}" for i, w in enumerate(t.split()))
+                                    for t in sentences) + "\n")
+        return "token_classification", path
+    if role == "question_answering":
+        path = directory / "squad.json"
+        qas = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": QA_CONTEXT.index(a)}]}
+               for i, (q, a) in enumerate([("Where did the cat sit?", "on the mat"),
+                                           ("Where did the dog sleep?", "in the garden")] * 4)]
+        path.write_text(json.dumps({"data": [{"paragraphs": [{"context": QA_CONTEXT, "qas": qas}]}]}))
+        return "question_answering", path
+    if role == "masked_lm":
+        path = directory / "corpus.txt"
+        path.write_text("\n\n".join(sentences * 4))
+        return "fill_mask", path
+    return None, None
 
 
 def isolate_caches(tmp_path_factory, monkeypatch):
@@ -232,6 +260,25 @@ class FamilyConformance:
         trainer.train()
         after = trainer.evaluate()["eval_loss"]
         assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one Trainer step"
+
+    @pytest.mark.parametrize("role", ["sequence_classification", "token_classification", "question_answering",
+                                      "masked_lm"])
+    def test_encoder_role_trains_on_cores_task(self, preset, role, tmp_path):
+        """The Trainer trains the role's class on core's task of that role, from the task's data format,
+        with the family's tokenizer; the loss falls."""
+        from .trainer import Trainer, TrainingArguments
+
+        if role not in _family(preset).model_classes:
+            pytest.skip(f"{_family(preset).model_type} has no {role} model")
+        task, data = _task_data(role, tmp_path)
+        args = TrainingArguments(output_dir=str(tmp_path / "out"), per_device_train_batch_size=8, max_steps=4,
+                                 learning_rate=1e-2, warmup_steps=0, weight_decay=0.0, save_steps=0, logging_steps=1,
+                                 plot_loss=False, seed=0, seq_length=32, shuffle=False)
+        trainer = Trainer(task=task, model=preset, args=args, train_dataset=str(data), eval_dataset=str(data))
+        trainer.train()
+        first = trainer.state.log_history[0]["loss"]
+        after = trainer.evaluate()["eval_loss"]
+        assert np.isfinite(first) and after < first, f"{task}: loss {first:.4f} -> {after:.4f} after 4 steps"
 
     def test_lora_merged_equals_unmerged(self, preset):
         from mindspore import Tensor

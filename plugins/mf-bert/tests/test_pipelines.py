@@ -86,3 +86,6 @@ def test_text_classification_labels_and_scores():
         assert best["score"] == pytest.approx(float(probabilities.max()), rel=1e-4)
         assert [r["label"] for r in ranked] == [["ham", "spam", "other"][i] for i in np.argsort(-probabilities)]
         assert sum(r["score"] for r in ranked) == pytest.approx(1.0, abs=1e-5)
+    # transformers' pair form gives the same answer as the tuple
+    [as_dict] = classify({"text": "is this spam?", "text_pair": "no, a letter"})
+    assert as_dict["label"] == results[1]["label"] and as_dict["score"] == pytest.approx(results[1]["score"], rel=1e-5)

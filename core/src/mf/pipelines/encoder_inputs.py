@@ -4,11 +4,13 @@ from mindspore import Tensor
 
 
 def encode_batch(tokenizer, items, max_length=None):
-    """items: texts or (text, pair) tuples -> (input_ids, attention_mask, token_type_ids) Tensors, and
-    the per-row token ids (unpadded)."""
+    """items: texts, (text, pair) tuples or {"text", "text_pair"} dicts -> (input_ids, attention_mask,
+    token_type_ids) Tensors, and the per-row token ids (unpadded)."""
     limit = max_length or getattr(tokenizer, "model_max_length", None) or 512
     rows = []
     for item in items:
+        if isinstance(item, dict):  # transformers' {"text": ..., "text_pair": ...}
+            item = (item.get("text"), item.get("text_pair"))
         text, pair = (item if isinstance(item, (tuple, list)) and len(item) == 2 else (item, None))
         if not isinstance(text, str) or (pair is not None and not isinstance(pair, str)):
             raise TypeError(f"expected text or a (text, text) pair, got {item!r}")

@@ -588,7 +588,9 @@ class Trainer:
             examples = self._read_examples(dataset, model.config)
             was_training = model.training
             model.set_train(False)
-            forward = ModelForward(model)
+            if getattr(self, "_forward", None) is None or self._forward.model is not model:
+                self._forward = ModelForward(model)  # kept: evaluations during training reuse its compiled graph
+            forward = self._forward
             rng = np.random.default_rng(0)  # masked LM: the same masks in every evaluation
             total_loss, total_count, kept = 0.0, 0, []
             for batch in examples.batches(size, drop_last=False):
