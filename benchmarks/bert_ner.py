@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--epochs", type=float, default=3)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--length", type=int, default=96)
+    parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     args = parser.parse_args()
@@ -41,7 +41,8 @@ def main():
     model = BertForTokenClassification(config)
     training = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=args.epochs, batch_size=args.batch,
                                  seq_length=args.length, learning_rate=args.lr, warmup_steps=200, weight_decay=0.01,
-                                 logging_steps=200, save_steps=0, plot_loss=False, per_device_eval_batch_size=128)
+                                 logging_steps=200, save_steps=0, plot_loss=False, per_device_eval_batch_size=128,
+                                 group_by_length=True)
     trainer = Trainer(task="token_classification", model=model, tokenizer=tokenizer, args=training,
                       train_dataset=str(DATA / "train.conll"), eval_dataset=str(DATA / "test.conll"))
     start = time.perf_counter()

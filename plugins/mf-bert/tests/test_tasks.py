@@ -263,3 +263,39 @@ def test_mf_run_text_classification_train_eval_predict(tmp_path):
     assert metrics["eval_accuracy"] >= 0.9, metrics
     predicted = mf("--load_checkpoint", str(out), "--run_mode", "predict", "--predict_data", "awful acting")
     assert "LABEL_0" in predicted
+
+
+def test_group_by_length_cuts_batches_to_fixed_widths_and_scores_the_same(tmp_path, tokenizer):
+    rng = np.random.default_rng(3)
+    lines = []
+    for _ in range(40):  # sentences of 1 to 20 words
+        words = rng.choice(["John", "Mary", "lives", "in", "Paris", "and", "New", "York"], rng.integers(1, 21))
+        tags = ["B-PER" if w in ("John", "Mary") else "B-LOC" if w in ("Paris", "New") else
+                "I-LOC" if w == "York" else "O" for w in words]
+        lines.append("\n".join(f"{w} {t}" for w, t in zip(words, tags)))
+    data = tmp_path / "ner.conll"
+    data.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    examples = TokenClassification().read(data, tokenizer, 32)
+    examples.group_by_length = True
+    assert examples.widths() == [8, 16, 32]
+    seen = []
+    for batch in examples.batches(4, epoch=1, seed=0, drop_last=False):
+        width = batch["input_ids"].shape[1]
+        assert width in (8, 16, 32) and batch["labels"].shape[1] == width
+        assert batch["attention_mask"].sum(1).max() <= width
+        assert width == 8 or batch["attention_mask"].sum(1).max() > width // 2  # the smallest width that fits
+        seen.extend(batch["row_index"].tolist())
+    assert sorted(seen) == list(range(len(examples)))
+    assert examples.num_batches(4, drop_last=False) == len(list(examples.batches(4, drop_last=False)))
+
+    def run(group):
+        trainer = Trainer(task="token_classification", model="bert_tiny", tokenizer=tokenizer,
+                          args=_args(tmp_path / f"out{group}", steps=6, group_by_length=group),
+                          train_dataset=str(data), eval_dataset=str(data))
+        trainer.train()
+        return trainer, trainer.evaluate()
+
+    trainer, grouped = run(True)
+    trainer.args.group_by_length = False  # the same weights, scored without grouping
+    plain = trainer.evaluate()
+    assert grouped["eval_f1"] == plain["eval_f1"] and grouped["eval_loss"] == pytest.approx(plain["eval_loss"], 1e-4)

@@ -51,10 +51,6 @@ class SequenceClassification(Objective):
         arrays["labels"] = np.asarray(ids, np.int32)
         return Examples(arrays, str(path), {"label_names": names})
 
-    def config_updates(self, examples):
-        names = examples.info["label_names"]
-        return {"num_labels": len(names), "id2label": {str(i): n for i, n in enumerate(names)}}
-
     def metrics(self, outputs, examples):
         predicted = outputs[0].argmax(-1).tolist()
         actual = examples.arrays["labels"].tolist()

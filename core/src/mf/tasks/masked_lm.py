@@ -28,6 +28,7 @@ def mask_tokens(input_ids, special, mask_id, vocab_size, rng, probability=0.15):
 
 
 class MaskedLanguageModelling(Objective):
+    row_outputs = False
     role = "masked_lm"
     label_names = ("labels",)
     formats = ".txt (blank-line separated documents) or JSONL lines with \"text\""

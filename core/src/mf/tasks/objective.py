@@ -20,10 +20,16 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 @dataclass
 class Examples:
     """Rows of model inputs and labels (numpy arrays with equal first dimension), plus what the metrics
-    need to map predictions back to the data (`info`: label names, words, contexts, ...)."""
+    need to map predictions back to the data (`info`: label names, words, contexts, ...).
+
+    With group_by_length, each batch takes rows of similar length and its token arrays are cut to the
+    smallest of a few fixed widths that holds them (a quarter, half or all of seq_length): far less
+    padding, and still only one compiled graph per width. Batches carry "row_index", the rows they hold.
+    """
     arrays: Dict[str, np.ndarray]
     source: str = ""
     info: Dict[str, Any] = field(default_factory=dict)
+    group_by_length: bool = False
 
     def __post_init__(self):
         lengths = {name: len(a) for name, a in self.arrays.items()}
@@ -39,16 +45,48 @@ class Examples:
     def seq_length(self) -> int:
         return self.arrays["input_ids"].shape[1]
 
+    def widths(self) -> List[int]:
+        """The token widths batches are cut to."""
+        if not self.group_by_length:
+            return [self.seq_length]
+        quarter, half = (-(-self.seq_length // part // 8) * 8 for part in (4, 2))  # rounded up to 8s
+        return sorted({w for w in (quarter, half) if w < self.seq_length} | {self.seq_length})
+
+    def _plan(self, batch_size, epoch, seed, drop_last):
+        """(rows, width) of every batch of an epoch, in order."""
+        if not self.group_by_length:
+            return [(rows, self.seq_length) for rows in batch_rows(len(self), batch_size, epoch, seed, 0, drop_last)]
+        lengths = self.arrays["attention_mask"].sum(1)
+        widths = self.widths()
+        bucket = np.searchsorted(widths, lengths)  # the smallest width that holds each row
+        rng = np.random.default_rng([seed, epoch]) if seed is not None else None
+        plan = []
+        for index, width in enumerate(widths):
+            rows = np.flatnonzero(bucket == index)
+            if rng is not None:
+                rows = rng.permutation(rows)
+            count = len(rows) // batch_size if drop_last else -(-len(rows) // batch_size)
+            plan.extend((rows[i * batch_size:(i + 1) * batch_size], width) for i in range(count))
+        if rng is not None:
+            plan = [plan[i] for i in rng.permutation(len(plan))]
+        return plan
+
     def num_batches(self, batch_size: int, drop_last: bool = True) -> int:
-        return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+        if not self.group_by_length:
+            return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+        return len(self._plan(batch_size, 0, None, drop_last))
 
     def batches(self, batch_size: int, epoch: int = 0, seed: Optional[int] = None, start: int = 0,
                 drop_last: bool = True, shard: int = 0, num_shards: int = 1) -> Iterator[Dict[str, np.ndarray]]:
         if batch_size > len(self) and drop_last:
             raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(self)} examples from "
                                f"{self.source or 'the data'}); use a smaller batch size or more data")
-        for rows in batch_rows(len(self), batch_size, epoch, seed, start, drop_last, shard, num_shards):
-            yield {name: array[rows] for name, array in self.arrays.items()}
+        for rows, width in self._plan(batch_size, epoch, seed, drop_last)[start:]:
+            rows = np.array_split(rows, num_shards)[shard] if num_shards > 1 else rows
+            batch = {name: (array[rows, :width] if array.ndim > 1 and array.shape[1] == self.seq_length
+                            else array[rows]) for name, array in self.arrays.items()}
+            batch["row_index"] = rows
+            yield batch
 
 
 class Objective:
@@ -60,13 +98,20 @@ class Objective:
     role: str = ""
     # the data formats read() understands, for error messages
     formats: str = ""
+    # outputs are per token ([rows, tokens, ...]): evaluation pads them back to seq_length
+    token_outputs: bool = False
+    # reduce_outputs keeps one row per example (False: it keeps something else, e.g. masked tokens)
+    row_outputs: bool = True
 
     def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
         raise NotImplementedError
 
     def config_updates(self, examples: Examples) -> Dict[str, Any]:
-        """Config fields the data decides (a classifier's labels)."""
-        return {}
+        """Config fields the data decides: a classifier's labels, when read() recorded label_names."""
+        names = examples.info.get("label_names")
+        if not names:
+            return {}
+        return {"num_labels": len(names), "id2label": {str(i): name for i, name in enumerate(names)}}
 
     def collate(self, batch: Dict[str, np.ndarray], rng: np.random.Generator, examples: Examples):
         """A batch as the model sees it (masked LM masks tokens here); default: as read."""

@@ -146,6 +146,7 @@ def read_squad(path, on_bad_line="fail"):
 
 
 class QuestionAnswering(Objective):
+    token_outputs = True
     role = "question_answering"
     label_names = ("start_positions", "end_positions")
     formats = "SQuAD v1.1 JSON"

@@ -77,6 +77,7 @@ def read_sentences(path, on_bad_line="fail"):
 
 
 class TokenClassification(Objective):
+    token_outputs = True
     role = "token_classification"
     label_names = ("labels",)
     formats = "CoNLL two-column BIO files (.conll/.bio/.txt) or CLUENER JSON lines"
@@ -120,10 +121,6 @@ class TokenClassification(Objective):
                           f"were cut; raise seq_length to keep them whole")
         return Examples(arrays, str(path), {"label_names": names, "tags": [t for _, t in sentences],
                                             "first_token": first_token})
-
-    def config_updates(self, examples):
-        names = examples.info["label_names"]
-        return {"num_labels": len(names), "id2label": {str(i): n for i, n in enumerate(names)}}
 
     def metrics(self, outputs, examples):
         names = examples.info["label_names"]

@@ -39,6 +39,8 @@ class TrainingArguments:
     seed: int = 42
     data_seed: Optional[int] = None           # shuffling; defaults to seed
     shuffle: bool = True
+    group_by_length: bool = False             # encoder tasks: batch examples of similar length, trimmed to a
+                                              # few static widths (less padding, one compiled graph each)
     logging_steps: int = 10
     save_steps: int = 500                     # 0: only the final checkpoint
     save_total_limit: Optional[int] = None

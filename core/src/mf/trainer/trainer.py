@@ -179,6 +179,7 @@ class Trainer:
                 raise TrainingError(f"task '{self.task.name}' reads text: pass tokenizer= to the Trainer")
             self._examples[key] = self.objective.read(dataset, tokenizer, self._encoder_seq_length(config), config,
                                                       self.args.on_bad_line)
+        self._examples[key].group_by_length = self.args.group_by_length
         return self._examples[key]
 
     def _apply_pet(self, model):
@@ -592,8 +593,9 @@ class Trainer:
                 self._forward = ModelForward(model)  # kept: evaluations during training reuse its compiled graph
             forward = self._forward
             rng = np.random.default_rng(0)  # masked LM: the same masks in every evaluation
-            total_loss, total_count, kept = 0.0, 0, []
+            total_loss, total_count, kept, order = 0.0, 0, [], []
             for batch in examples.batches(size, drop_last=False):
+                order.append(batch["row_index"])
                 real = len(batch["input_ids"])
                 batch = objective.collate(batch, rng, examples)
                 arrays = objective.model_arrays(batch)
@@ -605,9 +607,14 @@ class Trainer:
                 total_loss += float(loss.asnumpy()) * count
                 total_count += count
                 outputs = [o.asnumpy()[:real] for o in outputs]
+                if objective.token_outputs:  # batches cut to a shorter width: back to seq_length
+                    outputs = [_pad_tokens(o, examples.seq_length) for o in outputs]
                 kept.append(objective.reduce_outputs(outputs, {k: v[:real] for k, v in batch.items()}))
             model.set_train(was_training)
         outputs = [np.concatenate(parts) for parts in zip(*kept)]
+        if objective.row_outputs:  # in the examples' order (grouping by length reorders the batches)
+            rows = np.argsort(np.concatenate(order), kind="stable")
+            outputs = [o[rows] for o in outputs]
         loss = total_loss / max(total_count, 1)
         metrics = {"eval_loss": loss}
         if self.task.model_role == "masked_lm":
@@ -657,6 +664,14 @@ def _check_dataset(dataset, name, objective=None):
         raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
                            f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
     return str(path)
+
+
+def _pad_tokens(array, width):
+    """[rows, tokens, ...] outputs padded with zeros along the token axis to `width`."""
+    missing = width - array.shape[1]
+    if missing <= 0:
+        return array
+    return np.pad(array, [(0, 0), (0, missing)] + [(0, 0)] * (array.ndim - 2))
 
 
 def _pad_rows(array, rows, fill=None):
