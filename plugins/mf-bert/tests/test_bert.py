@@ -8,6 +8,7 @@ import pytest
 from mindspore import Tensor
 
 from mf import AutoModel, AutoTokenizer
+from mf.errors import MFError
 from mf_bert import (BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification,
                      BertForTokenClassification, BertModel, BertTokenizer)
 
@@ -161,3 +162,22 @@ def test_transformer_shape_counts_the_encoder():
     config = BertConfig(hidden_size=48, num_layers=3, num_heads=4, intermediate_size=96, seq_length=40,
                         type_vocab_size=3, vocab_size=500)
     assert config.transformer_shape().parameters() == BertModel(config, add_pooling_layer=False).num_parameters()
+
+
+def test_a_directory_with_only_tokenizer_json_loads_as_bert_tokenizer(tmp_path):
+    """transformers' fast tokenizers may ship tokenizer.json without vocab.txt."""
+    tokenizer = AutoTokenizer.from_pretrained("bert_base_uncased")
+    tokenizer.backend.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "tokenizer_config.json").write_text('{"tokenizer_class": "BertTokenizerFast", "do_lower_case": true}')
+    again = AutoTokenizer.from_pretrained(str(tmp_path))
+    assert isinstance(again, BertTokenizer)
+    text = "Héllo, wörld! 北京 [MASK] unaffable"
+    assert again(text, "pair")["input_ids"] == tokenizer(text, "pair")["input_ids"]
+    again.save_pretrained(tmp_path / "saved")  # writes vocab.txt from the vocabulary
+    assert (tmp_path / "saved" / "vocab.txt").read_text(encoding="utf-8").splitlines()[:3] == ["[PAD]", "[unused0]",
+                                                                                              "[unused1]"]
+    bad = tmp_path / "bpe"
+    bad.mkdir()
+    (bad / "tokenizer.json").write_text('{"model": {"type": "BPE", "vocab": {}}}')
+    with pytest.raises(MFError, match="holds a BPE model, not the WordPiece vocabulary"):
+        BertTokenizer(tokenizer_file=str(bad / "tokenizer.json"))

@@ -13,8 +13,7 @@ from mf import AutoModel, AutoTokenizer, Trainer, TrainingArguments, pipeline
 from mf.data import DatasetError
 from mf.errors import MFError
 from mf.nn.losses import IGNORE_INDEX
-from mf.tasks import MaskedLanguageModelling, QuestionAnswering, SequenceClassification, TokenClassification, \
-    mask_tokens
+from mf.tasks import QuestionAnswering, SequenceClassification, TokenClassification, mask_tokens
 
 SQUAD_SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "data" / "qa" / "squad-v1.1-sample.json"
 POSITIVE = ["great movie loved it", "wonderful acting and story", "i enjoyed every minute", "a delight to watch"]
@@ -54,6 +53,10 @@ def test_text_classification_trains_evaluates_saves_and_serves(tmp_path):
     assert losses[-1] < losses[0] * 0.5, losses
     metrics = trainer.evaluate()
     assert metrics["eval_accuracy"] >= 0.9 and metrics["eval_macro_f1"] >= 0.9, metrics
+    # the trained classifier's labels are fixed: data with another label is refused, not silently renumbered
+    other = _write_jsonl(tmp_path / "other.jsonl", [{"text": "so-so", "label": "neutral"}])
+    with pytest.raises(DatasetError, match=r"labels \['neutral'\] that the model's labels \(negative, positive\) lack"):
+        trainer.evaluate(eval_dataset=str(other))
 
     model = AutoModel.from_pretrained(str(tmp_path / "out"))  # config.json names the head it was saved from
     assert type(model).__name__ == "BertForSequenceClassification"
@@ -86,7 +89,8 @@ def test_text_classification_bad_lines_name_the_line(tmp_path, tokenizer):
 # ---- token classification --------------------------------------------------------------------
 def test_cluener_spans_become_bio_tags(tmp_path, tokenizer):
     data = _write_jsonl(tmp_path / "cluener.json", [
-        {"text": "浙商银行企业信贷部叶老桂博士", "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}}])
+        {"text": "浙商银行企业信贷部叶老桂博士",
+         "label": {"name": {"叶老桂": [[9, 11]]}, "company": {"浙商银行": [[0, 3]]}}}])
     from mf.tasks import read_cluener
 
     [(chars, tags)] = read_cluener(data)
@@ -136,7 +140,8 @@ def test_token_classification_word_aggregation_on_subwords():
               dict(index=3, word_index=1, start=12, end=18, scores=one_hot[0], token="visits")]
     text = "Jonathanson visits"
     first = TokenClassificationPipeline._entities(text, tokens, names, "first", {"O"})
-    assert first == [{"entity_group": "PER", "score": pytest.approx(0.95), "word": "Jonathanson", "start": 0, "end": 11}]
+    assert first == [{"entity_group": "PER", "score": pytest.approx(0.95), "word": "Jonathanson", "start": 0,
+                      "end": 11}]
     simple = TokenClassificationPipeline._entities(text, tokens, names, "simple", {"O"})
     assert [e["word"] for e in simple] == ["Jonathan"]  # token level: the O piece is left out
 

@@ -55,7 +55,8 @@ class TokenClassificationPipeline(Pipeline):
         for row, (text, (token_ids, spans, words)) in enumerate(zip(items, encoded)):
             scores = probabilities[row, positions[row]] if token_ids else np.zeros((0, len(names)))
             tokens = [{"index": positions[row][i], "word_index": words[i], "start": spans[i][0], "end": spans[i][1],
-                       "scores": scores[i], "token": tokenizer.id_to_token(token_ids[i])} for i in range(len(token_ids))]
+                       "scores": scores[i], "token": tokenizer.id_to_token(token_ids[i])}
+                      for i in range(len(token_ids))]
             results.append(self._entities(text, tokens, names, aggregation_strategy, set(ignore_labels)))
         return results
 

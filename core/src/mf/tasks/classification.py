@@ -34,8 +34,9 @@ class SequenceClassification(Objective):
             if not isinstance(text, str) or (pair is not None and not isinstance(pair, str)):
                 bad_line(f'{path}:{number}: no text; expected {{"text": "...", "label": ...}}', on_bad_line)
                 continue
-            if label is None or isinstance(label, (bool, float, list, dict)):
-                bad_line(f"{path}:{number}: 'label' must be an integer id or a label name, got {label!r}",
+            bad_id = isinstance(label, int) and label < 0
+            if label is None or isinstance(label, (bool, float, list, dict)) or bad_id:
+                bad_line(f"{path}:{number}: 'label' must be an id >= 0 or a label name, got {label!r}",
                          on_bad_line)
                 continue
             texts.append(text)

@@ -145,19 +145,30 @@ def encode_padded(tokenizer, text, pair, seq_length):
 
 
 def label_vocabulary(seen, config, fixed_first=None) -> List[str]:
-    """Label names: the config's (a classifier being fine-tuned further keeps its ids), else those in
-    the data, sorted (fixed_first, e.g. "O", first). Integer labels keep their values as ids."""
+    """Label names for the labels seen in the data. A model whose config names its labels keeps them (so
+    a classifier trained further, or evaluated, keeps its ids) and data outside them is an error;
+    otherwise integer labels keep their values as ids (LABEL_<i>) and names are sorted (fixed_first,
+    e.g. "O", first)."""
     existing = getattr(config, "id2label", None) if config is not None else None
-    names = [existing[i] for i in sorted(existing, key=int)] if existing else None
-    if names and not all(n.startswith("LABEL_") for n in names) and set(map(str, seen)) <= set(names):
-        return names
+    names = [existing[i] for i in sorted(existing, key=int)] if existing else []
+    named = bool(names) and not all(str(n).startswith("LABEL_") for n in names)
     if all(isinstance(label, (int, np.integer)) and not isinstance(label, bool) for label in seen):
-        count = max(int(max(seen)) + 1, len(names or []))
-        if names and len(names) >= count:
+        count = int(max(seen)) + 1
+        if names and count <= len(names):
             return names
+        if named:
+            raise DatasetError(f"the data has label id {count - 1} but the model has {len(names)} labels "
+                               f"({', '.join(names)}); fine-tune a new classifier from the base model")
         return [f"LABEL_{i}" for i in range(count)]
-    values = sorted({str(label) for label in seen})
-    if fixed_first in values:
-        values.remove(fixed_first)
-        values.insert(0, fixed_first)
-    return values
+    values = {str(label) for label in seen}
+    if named:
+        unknown = sorted(values - set(names))
+        if unknown:
+            raise DatasetError(f"the data has labels {unknown[:5]} that the model's labels ({', '.join(names)}) "
+                               f"lack; fine-tune a new classifier from the base model, or fix the data")
+        return names
+    ordered = sorted(values)
+    if fixed_first in ordered:
+        ordered.remove(fixed_first)
+        ordered.insert(0, fixed_first)
+    return ordered

@@ -89,10 +89,6 @@ class TokenClassification(Objective):
             raise DatasetError(f"{path} has no sentences; expected {self.formats}")
         names = label_vocabulary({t for _, tags in sentences for t in tags}, config, fixed_first="O")
         index = {name: i for i, name in enumerate(names)}
-        unknown = sorted({t for _, tags in sentences for t in tags} - set(index))
-        if unknown:
-            raise DatasetError(f"{path} has tags {unknown[:5]} that the model's labels {names} lack; train a "
-                               f"new classifier from the base model")
         pad, cls_id, sep_id = tokenizer.pad_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id
         if pad is None:
             raise DatasetError(f"{type(tokenizer).__name__} has no pad_token; encoder tasks pad to a fixed length")

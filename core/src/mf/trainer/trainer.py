@@ -11,13 +11,13 @@ from mindspore import Tensor
 
 from ..errors import MFError
 from ..modeling import PreTrainedModel
+from ..nn.losses import IGNORE_INDEX
 from ..parallel import ParallelConfig, RecomputeConfig
 from ..parallel.distributed import Topology
 from ..plugins import get_plugin_manager, get_registry
 from . import checkpoint as ckpt
 from .arguments import TrainingArguments, TrainingError
 from .callbacks import Callback, MetricsWriter, TrainerState, plot_loss_curve
-from ..nn.losses import IGNORE_INDEX
 from .feed import BlockFeed, make_feed, model_inputs
 from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
                     set_learning_rate)

@@ -4,11 +4,16 @@ CARD = """
 BERT (Devlin et al. 2019): a bidirectional post-norm transformer encoder with word, position and
 token-type embeddings, GELU MLPs and a [CLS] pooler, and the heads the tutorial's four BERT tasks use:
 masked language modelling, sequence classification, token classification and extractive question
-answering. Parameter names are Hugging Face's (the original Google checkpoints' LayerNorm gamma/beta
-are read too); the masked-LM decoder is tied to the word embeddings. Golden tests compare every
-head's outputs with transformers on a tiny random checkpoint, padding and token types included.
+answering (plus `BertForPreTraining`, masked LM + next sentence). Parameter names are Hugging Face's
+(the original Google checkpoints' LayerNorm gamma/beta are read too); the masked-LM decoder is tied to
+the word embeddings. Golden tests compare every head's outputs with transformers on a tiny random
+checkpoint, padding and token types included, and the WordPiece tokenizer's ids, offsets and
+truncation with BertTokenizerFast.
 
-Status: the models, checkpoints and the WordPiece tokenizer are in; the task pipelines
-(fill_mask, text_classification, token_classification, question_answering, feature_extraction),
-their Trainer tasks, data formats and metrics, and the measurements on real data are the next step.
+Tasks: `fill_mask`, `text_classification` (JSONL, sentence pairs), `token_classification` (CoNLL BIO,
+CLUENER JSON), `question_answering` (SQuAD v1.1, long contexts in strided windows) and
+`feature_extraction`, each with a pipeline, a Trainer task (`mf run --task ...`) and its metrics.
+Measured on 2 CPU cores: all-MiniLM-L6-v2 fine-tuned on SpamAssassin reaches 98.0% test accuracy in
+one epoch (transformers + PyTorch: 97.8%, 1.21x faster); see the README for People's Daily NER and
+inference speed.
 """
