@@ -1,6 +1,7 @@
 """`mf run`: the tutorial's task.py as a command (train / finetune / eval / predict).
 
     mf run --task text_generation --model_type gpt2 --run_mode train --train_dataset ./train
+    mf run --task text_classification --model_type DIR --run_mode finetune --train_dataset train.jsonl
     mf run --config run.yaml --max_steps 100        # flags override the file
 
 Every TrainingArguments field is also a flag (--learning_rate, --max_steps, ...).
@@ -19,9 +20,11 @@ TASK_OPTIONS = {
     "model_type": (str, None, "preset name or model directory (the tutorial's --model_type)"),
     "tokenizer": (str, None, "tokenizer preset or directory (default: the model's)"),
     "run_mode": (str, "train", "train, finetune, eval or predict"),
-    "train_dataset": (str, None, "MindRecord directory, .jsonl or .txt"),
-    "eval_dataset": (str, None, "MindRecord directory, .jsonl or .txt"),
-    "predict_data": (str, None, "text to continue in predict mode"),
+    "train_dataset": (str, None, "text_generation: MindRecord directory, .jsonl or .txt; other tasks: their data "
+                                 "file (JSONL, CoNLL, CLUENER or SQuAD JSON)"),
+    "eval_dataset": (str, None, "as train_dataset"),
+    "predict_data": (str, None, "text for predict mode (to continue, classify or tag); question answering: "
+                                "'{\"question\": ..., \"context\": ...}'"),
     "pet_method": (str, "", "parameter-efficient tuning method, e.g. lora"),
     "load_checkpoint": (str, None, "weights to finetune, evaluate or predict with (a model directory)"),
     "use_parallel": ("bool", False, "run distributed (start the processes with `mf launch`)"),
@@ -143,5 +146,11 @@ def run(args) -> int:
             raise MFError("predict runs in one process; drop --use_parallel")
         if options["predict_data"] is None:
             raise MFError("predict needs --predict_data 'some text'")
-        print(trainer.predict(input_data=options["predict_data"]))
+        data = options["predict_data"]
+        if data.lstrip().startswith("{"):  # question answering: '{"question": ..., "context": ...}'
+            try:
+                data = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise MFError(f"--predict_data looks like JSON but is not valid: {exc.msg}") from None
+        print(trainer.predict(input_data=data))
     return 0

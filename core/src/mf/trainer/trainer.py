@@ -637,7 +637,8 @@ class Trainer:
             raise TrainingError("predict needs a tokenizer: pass tokenizer= to the Trainer")
         pipe = self.task.pipeline_class(model=model, tokenizer=self.tokenizer)
         if self.task.name == "question_answering" and isinstance(input_data, str):
-            raise TrainingError("question_answering predicts from {'question': ..., 'context': ...}")
+            raise TrainingError("question_answering predicts from {'question': ..., 'context': ...} (with mf run: "
+                                "--predict_data '{\"question\": \"...\", \"context\": \"...\"}')")
         return pipe(input_data, **generate_kwargs)
 
 
