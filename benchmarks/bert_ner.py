@@ -1,6 +1,6 @@
 """Chinese named entities on People's Daily: a small BERT trained from scratch by mf.
 
-    ./dev python benchmarks/bert_ner.py [--epochs 3 --hidden 128 --layers 2 --length 96]
+    ./dev python benchmarks/bert_ner.py [--epochs 5 --hidden 256 --layers 2 --heads 4 --lr 1e-3 --length 128]
 
 Data: ../shared/data/scripts/fetch-datasets.sh zh_ner (character-level BIO over PER, LOC, ORG; the fixed
 train/test split). The model uses bert-base-chinese's vocabulary (shipped with mf-bert) and starts from
@@ -40,19 +40,19 @@ class EpochEnd:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=float, default=3)
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--epochs", type=float, default=5)
+    parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--heads", type=int, default=0, help="attention heads (default: hidden / 64)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--heads", type=int, default=4)
     args = parser.parse_args()
     if not (DATA / "train.conll").is_file():
         raise SystemExit(f"no {DATA}: run ../shared/data/scripts/fetch-datasets.sh ~/.cache/mf-testdata zh_ner")
     tokenizer = AutoTokenizer.from_pretrained("tokcls_bert_base_chinese")
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=args.hidden, num_layers=args.layers,
-                        num_heads=args.heads or max(args.hidden // 64, 2), intermediate_size=4 * args.hidden, seq_length=args.length,
+                        num_heads=args.heads, intermediate_size=4 * args.hidden, seq_length=args.length,
                         id2label={str(i): name for i, name in enumerate(LABELS)})
     model = BertForTokenClassification(config)
     training = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=args.epochs, batch_size=args.batch,
