@@ -45,6 +45,17 @@ def test_gelu_tanh_values_and_gradient():
     np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
 
 
+def test_gelu_erf_values_and_gradient():
+    x = Tensor(RNG.standard_normal((4, 33)).astype(np.float32) * 3)
+    fused = kernels.op("gelu_erf")
+    weight = Tensor(RNG.standard_normal((4, 33)).astype(np.float32))
+    value, grads = _grad(lambda v: (fused(v) * weight).sum(), x)
+    ref_value, ref_grads = _grad(lambda v: (ops.gelu(v, approximate="none") * weight).sum(), x)
+    np.testing.assert_allclose(fused(x).asnumpy(), ops.gelu(x, approximate="none").asnumpy(), atol=1e-5)
+    np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
+    assert abs(float(value) - float(ref_value)) < 1e-4
+
+
 def test_layer_norm_values_and_gradients():
     x = Tensor(RNG.standard_normal((2, 5, 24)).astype(np.float32) * 2 + 1)
     gamma = Tensor(RNG.standard_normal(24).astype(np.float32))

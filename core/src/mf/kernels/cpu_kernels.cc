@@ -239,6 +239,37 @@ int GeluTanhBackward(int, void **params, int *ndims, int64_t **shapes, const cha
   return 0;
 }
 
+// ---- GELU, exact (erf; BERT's gelu) -------------------------------------------------------
+constexpr float kInvSqrt2 = 0.7071067811865476f;
+constexpr float kInvSqrt2Pi = 0.3989422804014327f;
+
+int GeluErfForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  float *y = static_cast<float *>(params[1]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = 0.5f * v * (1.f + std::erf(v * kInvSqrt2));
+  }
+  return 0;
+}
+
+// in: x, dy; out: dx = dy * (Phi(x) + x * phi(x))
+int GeluErfBackward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *dy = static_cast<const float *>(params[1]);
+  float *dx = static_cast<float *>(params[2]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float cdf = 0.5f * (1.f + std::erf(v * kInvSqrt2));
+    dx[i] = dy[i] * (cdf + v * kInvSqrt2Pi * std::exp(-0.5f * v * v));
+  }
+  return 0;
+}
+
 // ---- LayerNorm over the last axis -----------------------------------------------------
 // in: x [R, H], gamma [H], beta [H], eps [1]; out: y [R, H], mean [R], rstd [R]
 int LayerNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {

@@ -32,6 +32,13 @@ def build(name, library):
             return (backward(x, dout),)
 
         return _custom(library, "GeluTanhForward", lambda x: x, lambda x: f32, bprop)
+    if name == "gelu_erf":
+        backward = _custom(library, "GeluErfBackward", lambda x, d: x, lambda x, d: f32)
+
+        def bprop(x, out, dout):
+            return (backward(x, dout),)
+
+        return _custom(library, "GeluErfForward", lambda x: x, lambda x: f32, bprop)
     if name == "layer_norm":
         backward = _custom(library, "LayerNormBackward",
                            lambda x, g, m, r, d: (x, g, g), lambda x, g, m, r, d: (f32, f32, f32))

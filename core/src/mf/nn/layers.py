@@ -142,6 +142,19 @@ class GeluTanh(nn.Cell):
         return ops.gelu(x, approximate="tanh")
 
 
+class GeluErf(nn.Cell):
+    """Exact GELU, x * Phi(x) (BERT's gelu)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fused = kernels.op("gelu_erf")
+
+    def construct(self, x):
+        if self.fused is not None:
+            return self.fused(x)
+        return ops.gelu(x, approximate="none")
+
+
 class Elementwise(nn.Cell):
     """An activation function that MindSpore's own op computes well enough."""
 
@@ -153,15 +166,11 @@ class Elementwise(nn.Cell):
         return self.function(x)
 
 
-def _gelu_erf(x):
-    return ops.gelu(x, approximate="none")
-
-
 _ACTIVATIONS = {
     "gelu_new": GeluTanh,
     "gelu_pytorch_tanh": GeluTanh,
     "gelu_fast": GeluTanh,
-    "gelu": lambda: Elementwise(_gelu_erf),
+    "gelu": GeluErf,
     "relu": lambda: Elementwise(ops.relu),
     "silu": lambda: Elementwise(ops.silu),
     "swish": lambda: Elementwise(ops.silu),
