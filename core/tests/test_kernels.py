@@ -35,23 +35,14 @@ def test_cross_entropy_matches_log_softmax_and_ignores_labels():
     assert (grads[0].asnumpy()[[2, 5]] == 0).all()
 
 
-def test_gelu_tanh_values_and_gradient():
+@pytest.mark.parametrize("name, approximate", [("gelu_tanh", "tanh"), ("gelu_erf", "none")])
+def test_gelu_values_and_gradient(name, approximate):
     x = Tensor(RNG.standard_normal((4, 33)).astype(np.float32) * 3)
-    fused = kernels.op("gelu_tanh")
+    fused = kernels.op(name)
     weight = Tensor(RNG.standard_normal((4, 33)).astype(np.float32))
     value, grads = _grad(lambda v: (fused(v) * weight).sum(), x)
-    ref_value, ref_grads = _grad(lambda v: (ops.gelu(v, approximate="tanh") * weight).sum(), x)
-    np.testing.assert_allclose(fused(x).asnumpy(), ops.gelu(x, approximate="tanh").asnumpy(), atol=1e-5)
-    np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
-
-
-def test_gelu_erf_values_and_gradient():
-    x = Tensor(RNG.standard_normal((4, 33)).astype(np.float32) * 3)
-    fused = kernels.op("gelu_erf")
-    weight = Tensor(RNG.standard_normal((4, 33)).astype(np.float32))
-    value, grads = _grad(lambda v: (fused(v) * weight).sum(), x)
-    ref_value, ref_grads = _grad(lambda v: (ops.gelu(v, approximate="none") * weight).sum(), x)
-    np.testing.assert_allclose(fused(x).asnumpy(), ops.gelu(x, approximate="none").asnumpy(), atol=1e-5)
+    ref_value, ref_grads = _grad(lambda v: (ops.gelu(v, approximate=approximate) * weight).sum(), x)
+    np.testing.assert_allclose(fused(x).asnumpy(), ops.gelu(x, approximate=approximate).asnumpy(), atol=1e-5)
     np.testing.assert_allclose(grads[0].asnumpy(), ref_grads[0].asnumpy(), atol=1e-5)
     assert abs(float(value) - float(ref_value)) < 1e-4
 

@@ -25,20 +25,14 @@ def build(name, library):
 
         return _custom(library, "CrossEntropyForward", lambda x, y: ([_rows(x)], [_rows(x)]),
                        lambda x, y: (f32, f32), bprop)
-    if name == "gelu_tanh":
-        backward = _custom(library, "GeluTanhBackward", lambda x, d: x, lambda x, d: f32)
+    if name in ("gelu_tanh", "gelu_erf"):
+        kernel = {"gelu_tanh": "GeluTanh", "gelu_erf": "GeluErf"}[name]
+        backward = _custom(library, f"{kernel}Backward", lambda x, d: x, lambda x, d: f32)
 
         def bprop(x, out, dout):
             return (backward(x, dout),)
 
-        return _custom(library, "GeluTanhForward", lambda x: x, lambda x: f32, bprop)
-    if name == "gelu_erf":
-        backward = _custom(library, "GeluErfBackward", lambda x, d: x, lambda x, d: f32)
-
-        def bprop(x, out, dout):
-            return (backward(x, dout),)
-
-        return _custom(library, "GeluErfForward", lambda x: x, lambda x: f32, bprop)
+        return _custom(library, f"{kernel}Forward", lambda x: x, lambda x: f32, bprop)
     if name == "layer_norm":
         backward = _custom(library, "LayerNormBackward",
                            lambda x, g, m, r, d: (x, g, g), lambda x, g, m, r, d: (f32, f32, f32))

@@ -129,30 +129,20 @@ class Dropout(nn.Cell):
         return x
 
 
-class GeluTanh(nn.Cell):
-    """GELU with the tanh approximation (GPT-2's gelu_new)."""
+class Gelu(nn.Cell):
+    """GELU on a fused kernel: approximate="tanh" (GPT-2's gelu_new) or "none" (exact, x * Phi(x), BERT's)."""
 
-    def __init__(self):
+    KERNELS = {"tanh": "gelu_tanh", "none": "gelu_erf"}
+
+    def __init__(self, approximate: str = "tanh"):
         super().__init__()
-        self.fused = kernels.op("gelu_tanh")
+        self.approximate = approximate
+        self.fused = kernels.op(self.KERNELS[approximate])
 
     def construct(self, x):
         if self.fused is not None:
             return self.fused(x)
-        return ops.gelu(x, approximate="tanh")
-
-
-class GeluErf(nn.Cell):
-    """Exact GELU, x * Phi(x) (BERT's gelu)."""
-
-    def __init__(self):
-        super().__init__()
-        self.fused = kernels.op("gelu_erf")
-
-    def construct(self, x):
-        if self.fused is not None:
-            return self.fused(x)
-        return ops.gelu(x, approximate="none")
+        return ops.gelu(x, approximate=self.approximate)
 
 
 class Elementwise(nn.Cell):
@@ -167,10 +157,10 @@ class Elementwise(nn.Cell):
 
 
 _ACTIVATIONS = {
-    "gelu_new": GeluTanh,
-    "gelu_pytorch_tanh": GeluTanh,
-    "gelu_fast": GeluTanh,
-    "gelu": GeluErf,
+    "gelu_new": lambda: Gelu("tanh"),
+    "gelu_pytorch_tanh": lambda: Gelu("tanh"),
+    "gelu_fast": lambda: Gelu("tanh"),
+    "gelu": lambda: Gelu("none"),
     "relu": lambda: Elementwise(ops.relu),
     "silu": lambda: Elementwise(ops.silu),
     "swish": lambda: Elementwise(ops.silu),
