@@ -242,47 +242,43 @@ class BertForPreTraining(BertPreTrainedModel):
         return loss, prediction_logits, relationship_logits
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
+class _BertClassifier(BertPreTrainedModel):
+    """Dropout and a linear classifier over BERT's features: the pooled [CLS] (per_token False) or every
+    token (per_token True); labels -100 are skipped."""
+
+    per_token = False
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=not self.per_token)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout
+        self.dropout = Dropout(dropout)
+        self.classifier = Linear(config.hidden_size, config.num_labels, init_std=config.initializer_range)
+        self.token_nll = TokenCrossEntropy()
+
+    def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        features = self.bert(input_ids, attention_mask, token_type_ids)
+        if not self.per_token:
+            features = features[1]  # the pooled [CLS]
+        logits = self.classifier(self.dropout(features))
+        if labels is None:
+            return logits
+        return _cross_entropy(self.token_nll, logits, labels), logits
+
+
+class BertForSequenceClassification(_BertClassifier):
     """Logits [B, num_labels] from the pooled [CLS]; labels [B]."""
 
     ignore_on_load = (r"^cls\.",)
     new_on_load = (r"^classifier\.", r"^bert\.pooler\.")  # masked-LM checkpoints have no pooler
 
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout
-        self.dropout = Dropout(dropout)
-        self.classifier = Linear(config.hidden_size, config.num_labels, init_std=config.initializer_range)
-        self.token_nll = TokenCrossEntropy()
 
-    def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
-        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(pooled))
-        if labels is None:
-            return logits
-        return _cross_entropy(self.token_nll, logits, labels), logits
-
-
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(_BertClassifier):
     """Logits [B, T, num_labels]; labels [B, T] with -100 on tokens that carry no label."""
 
+    per_token = True
     ignore_on_load = (r"^bert\.pooler\.", r"^cls\.")
     new_on_load = (r"^classifier\.",)
-
-    def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout
-        self.dropout = Dropout(dropout)
-        self.classifier = Linear(config.hidden_size, config.num_labels, init_std=config.initializer_range)
-        self.token_nll = TokenCrossEntropy()
-
-    def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
-        logits = self.classifier(self.dropout(self.bert(input_ids, attention_mask, token_type_ids)))
-        if labels is None:
-            return logits
-        return _cross_entropy(self.token_nll, logits, labels), logits
 
 
 class BertForQuestionAnswering(BertPreTrainedModel):
