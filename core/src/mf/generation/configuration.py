@@ -33,6 +33,7 @@ class GenerationConfig:
     eos_token_id: Union[int, List[int], None] = None
     pad_token_id: Optional[int] = None
     bos_token_id: Optional[int] = None
+    decoder_start_token_id: Optional[int] = None   # an encoder-decoder's first decoder token
     stop_strings: Union[str, List[str], None] = None
     seed: Optional[int] = None
     use_cache: bool = True
@@ -112,4 +113,5 @@ class GenerationConfig:
         """Defaults taken from a model config (its special token ids)."""
         return cls(eos_token_id=getattr(config, "eos_token_id", None),
                    pad_token_id=getattr(config, "pad_token_id", None),
-                   bos_token_id=getattr(config, "bos_token_id", None))
+                   bos_token_id=getattr(config, "bos_token_id", None),
+                   decoder_start_token_id=getattr(config, "decoder_start_token_id", None))

@@ -59,14 +59,43 @@ class CachedDecoder(nn.Cell):
         return rows
 
 
-def decoder_for(model, batch_size: int, cache_length: int) -> CachedDecoder:
-    """The model's compiled decoder for this batch size and cache length (kept for reuse)."""
+class CachedEncoderDecoder(CachedDecoder):
+    """An encoder-decoder (mf.models.EncoderDecoderLM) + its decoder's self-attention cache.
+
+    encode() runs the encoder once per batch of sources and returns every decoder layer's
+    cross-attention keys and values; each step then feeds them back, so they are computed once per
+    prompt. Beam search reorders only the self-attention cache: the beams of a source share its
+    cross-attention keys and values."""
+
+    def __init__(self, model, batch_size: int, source_length: int, cache_length: int):
+        super().__init__(model, batch_size, cache_length)
+        self.source_length = source_length
+
+    @ms.jit
+    def encode(self, input_ids, attention_mask):
+        return self.model.cross_attention_kv(self.model.encode(input_ids, attention_mask))
+
+    @ms.jit
+    def construct(self, tokens, attention_mask, cache_index, cross_kv):
+        return self.model.decode_step(tokens, attention_mask, cross_kv, self.cache, cache_index, self.cache_length)
+
+    def step(self, tokens: np.ndarray, attention_mask, cross_kv, cache_index: int):
+        """One decoder token per row at slot cache_index; returns logits as numpy [B, vocab]."""
+        logits = self(Tensor(tokens.astype(np.int32).reshape(-1, 1)), attention_mask, Tensor(cache_index, ms.int32),
+                      cross_kv)
+        return logits.asnumpy().reshape(tokens.shape[0], -1)
+
+
+def decoder_for(model, batch_size: int, cache_length: int, source_length: int = 0) -> CachedDecoder:
+    """The model's compiled decoder for this batch size and cache length (and source length, for an
+    encoder-decoder), kept for reuse."""
     runners = model.__dict__.setdefault("_mf_decoders", OrderedDict())
-    key = (batch_size, cache_length)
+    key = (batch_size, cache_length, source_length)
     if key in runners:
         runners.move_to_end(key)
         return runners[key]
     while len(runners) >= MAX_RUNNERS_PER_MODEL:
         runners.popitem(last=False)
-    runners[key] = CachedDecoder(model, batch_size, cache_length)
+    runners[key] = CachedEncoderDecoder(model, batch_size, source_length, cache_length) if source_length else \
+        CachedDecoder(model, batch_size, cache_length)
     return runners[key]

@@ -19,7 +19,12 @@ from .runner import CACHE_BUCKET, PREFILL_BUCKET, decoder_for, round_up
 
 
 class GenerationMixin:
-    """Adds generate() to a causal language model."""
+    """Adds generate() to a causal language model (and, through its steppers, to an encoder-decoder:
+    mf.models.EncoderDecoderLM)."""
+
+    # an encoder-decoder generates decoder tokens after decoder_start_token_id; its sources may be
+    # padded on either side
+    is_encoder_decoder = False
 
     @property
     def generation_config(self) -> GenerationConfig:
@@ -53,9 +58,10 @@ class GenerationMixin:
         """
         config = (generation_config or self.generation_config).update(**kwargs)
         config.validate()
-        ids, mask = _as_batch(input_ids, attention_mask)
+        ids, mask = _as_batch(input_ids, attention_mask, left_padded=not self.is_encoder_decoder)
         pad_id = _pad_id(config)
-        new_tokens = self._new_token_budget(config, ids.shape[1])
+        # an encoder-decoder's max_length counts decoder tokens, the start token included (as transformers)
+        new_tokens = self._new_token_budget(config, 1 if self.is_encoder_decoder else ids.shape[1])
         if config.stop_string_list and tokenizer is None:
             raise GenerationError("stop_strings needs the tokenizer: generate(..., tokenizer=tok)")
         if streamer is not None and (ids.shape[0] > 1 or config.num_beams > 1 or config.num_return_sequences > 1):
@@ -71,6 +77,11 @@ class GenerationMixin:
             return _greedy_or_sample(self, ids, mask, config, new_tokens, pad_id, streamer, tokenizer)
         finally:
             self.set_train(was_training)
+
+    def _generation_stepper(self, ids, mask, config, new_tokens):
+        """What runs the model for generate() (see the steppers below)."""
+        cls = _CacheStepper if config.use_cache else _RecomputeStepper
+        return cls(self, ids, mask, new_tokens)
 
     def _new_token_budget(self, config: GenerationConfig, prompt_length: int) -> int:
         if config.max_new_tokens is not None:
@@ -91,7 +102,7 @@ class GenerationMixin:
 
 
 # ---- inputs -------------------------------------------------------------------------------
-def _as_batch(input_ids, attention_mask):
+def _as_batch(input_ids, attention_mask, left_padded=True):
     if hasattr(input_ids, "asnumpy"):
         input_ids = input_ids.asnumpy()
     if isinstance(input_ids, (list, tuple)) and input_ids and isinstance(input_ids[0], (list, tuple, np.ndarray)):
@@ -113,7 +124,7 @@ def _as_batch(input_ids, attention_mask):
                           dtype=np.int64).reshape(ids.shape)
     if (mask.sum(axis=1) == 0).any():
         raise GenerationError("a prompt has no real tokens (its attention_mask is all zero)")
-    if (mask[:, -1] == 0).any():
+    if left_padded and (mask[:, -1] == 0).any():
         raise GenerationError("prompts must be left-padded (the last position of every row must be a real token); "
                               "tokenize with padding_side='left'")
     return ids, mask
@@ -132,31 +143,41 @@ def _positions(mask: np.ndarray) -> np.ndarray:
 
 
 # ---- steppers: the model with or without a cache ---------------------------------------
+# A stepper runs the model for generate(): start() gives the first next-token logits and the sequences
+# that generation extends (the prompts for a causal LM, the decoder start tokens for an encoder-decoder),
+# decode(tokens) appends one token per row and gives the next logits, reorder(rows) keeps the beams that
+# beam search selected. `streamed` is what a streamer is shown first.
 class _CacheStepper:
     """Prefill once into a static cache, then one token per call."""
 
     def __init__(self, model, ids, mask, new_tokens):
         batch, length = ids.shape
         padded = round_up(length, PREFILL_BUCKET)
-        self.prompt_slots = padded
+        self.prompt, self.prompt_slots = ids, padded
         self.decoder = decoder_for(model, batch, round_up(padded + new_tokens, CACHE_BUCKET))
         self.ids = _left_pad(ids, padded, 0)
         self.mask = _left_pad(mask, padded, 0)
         self.slot_mask = np.ones((batch, self.decoder.cache_length), np.float32)
         self.slot_mask[:, :padded] = self.mask
         self.next_slot = padded
+        self.positions = _positions(mask)
+        self.next_positions = self.positions[:, -1]
+        self.streamed = ids[0][mask[0] == 1]
 
-    def prefill(self, positions):
-        return self.decoder.step(self.ids, self.slot_mask, _left_pad(positions, self.prompt_slots, 1), 0)
+    def start(self):
+        logits = self.decoder.step(self.ids, self.slot_mask, _left_pad(self.positions, self.prompt_slots, 1), 0)
+        return logits, self.prompt
 
-    def decode(self, tokens, positions):
-        logits = self.decoder.step(tokens[:, None], self.slot_mask, positions[:, None], self.next_slot)
+    def decode(self, tokens):
+        self.next_positions = self.next_positions + 1
+        logits = self.decoder.step(tokens[:, None], self.slot_mask, self.next_positions[:, None], self.next_slot)
         self.next_slot += 1
         return logits
 
     def reorder(self, rows):
         self.decoder.reorder(rows)
         self.slot_mask = self.slot_mask[rows]
+        self.next_positions = self.next_positions[rows]
 
 
 class _RecomputeStepper:
@@ -164,30 +185,25 @@ class _RecomputeStepper:
 
     def __init__(self, model, ids, mask, new_tokens):
         self.model, self.ids, self.mask = model, ids, mask
-        self.positions = None
+        self.positions = _positions(mask)
+        self.streamed = ids[0][mask[0] == 1]
 
     def _run(self):
         logits = self.model(ms.Tensor(self.ids.astype(np.int32)), ms.Tensor(self.mask.astype(np.float32)),
                             ms.Tensor(self.positions.astype(np.int32)))
         return logits.asnumpy()[:, -1, :]
 
-    def prefill(self, positions):
-        self.positions = positions
-        return self._run()
+    def start(self):
+        return self._run(), self.ids
 
-    def decode(self, tokens, positions):
+    def decode(self, tokens):
         self.ids = np.concatenate([self.ids, tokens[:, None]], axis=1)
         self.mask = np.concatenate([self.mask, np.ones_like(tokens)[:, None]], axis=1)
-        self.positions = np.concatenate([self.positions, positions[:, None]], axis=1)
+        self.positions = np.concatenate([self.positions, self.positions[:, -1:] + 1], axis=1)
         return self._run()
 
     def reorder(self, rows):
         self.ids, self.mask, self.positions = self.ids[rows], self.mask[rows], self.positions[rows]
-
-
-def _stepper(model, ids, mask, config, new_tokens):
-    cls = _CacheStepper if config.use_cache else _RecomputeStepper
-    return cls(model, ids, mask, new_tokens)
 
 
 def _left_pad(array, width, value):
@@ -208,14 +224,12 @@ def _process(logits, sequences, config, generated):
 def _greedy_or_sample(model, ids, mask, config, new_tokens, pad_id, streamer, tokenizer):
     rng = np.random.default_rng(config.seed)
     eos = np.array(config.eos_token_ids, dtype=np.int64)
-    stepper = _stepper(model, ids, mask, config, new_tokens)
-    positions = _positions(mask)
-    logits = stepper.prefill(positions)
-    sequences = ids
+    stepper = model._generation_stepper(ids, mask, config, new_tokens)
+    logits, sequences = stepper.start()
+    prompt_length = sequences.shape[1]
     done = np.zeros(ids.shape[0], dtype=bool)
     if streamer is not None:
-        streamer.put(ids[0][mask[0] == 1])
-    next_positions = positions[:, -1]
+        streamer.put(stepper.streamed)
     for generated in range(new_tokens):
         scores = _process(logits.astype(np.float32), sequences, config, generated)
         if config.do_sample:
@@ -230,11 +244,10 @@ def _greedy_or_sample(model, ids, mask, config, new_tokens, pad_id, streamer, to
         if eos.size:
             done |= np.isin(tokens, eos)
         if config.stop_string_list:
-            done |= _hit_stop_strings(sequences[:, ids.shape[1]:], config.stop_string_list, tokenizer)
+            done |= _hit_stop_strings(sequences[:, prompt_length:], config.stop_string_list, tokenizer)
         if done.all() or generated == new_tokens - 1:
             break
-        next_positions = next_positions + 1
-        logits = stepper.decode(tokens, next_positions)
+        logits = stepper.decode(tokens)
     if streamer is not None:
         streamer.end()
     return sequences
@@ -283,20 +296,18 @@ class _Hypotheses:
 
 def _beam_search(model, ids, mask, config, new_tokens, pad_id):
     beams = config.num_beams
-    batch, prompt_length = ids.shape
+    batch = ids.shape[0]
     eos = set(config.eos_token_ids)
     ids = np.repeat(ids, beams, axis=0)
     mask = np.repeat(mask, beams, axis=0)
-    stepper = _stepper(model, ids, mask, config, new_tokens)
-    positions = _positions(mask)
-    logits = stepper.prefill(positions)
+    stepper = model._generation_stepper(ids, mask, config, new_tokens)
+    logits, sequences = stepper.start()
+    prompt_length = sequences.shape[1]
     beam_scores = np.zeros((batch, beams), np.float64)
     beam_scores[:, 1:] = -1e9  # at the first step only the first beam is real
     beam_scores = beam_scores.reshape(-1)
     hypotheses = [_Hypotheses(beams, config.length_penalty, config.early_stopping, new_tokens) for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
-    sequences = ids
-    next_positions = positions[:, -1]
     for generated in range(new_tokens):
         logprobs = _process(log_softmax(logits.astype(np.float64)), sequences, config, generated)
         scores = (logprobs + beam_scores[:, None]).reshape(batch, -1)
@@ -328,11 +339,10 @@ def _beam_search(model, ids, mask, config, new_tokens, pad_id):
         tokens = np.array(tokens, dtype=np.int64)
         beam_scores = np.array(new_scores)
         sequences = np.concatenate([sequences[rows], tokens[:, None]], axis=1)
-        next_positions = next_positions[rows] + 1
         if done.all() or generated == new_tokens - 1:
             break
         stepper.reorder(rows)
-        logits = stepper.decode(tokens, next_positions)
+        logits = stepper.decode(tokens)
     for b in range(batch):
         if not done[b]:
             for k in range(beams):

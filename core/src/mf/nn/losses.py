@@ -37,3 +37,18 @@ class CausalLMLoss(nn.Cell):
         nll = self.token_nll(logits[:, :-1, :].reshape(-1, vocab), shifted_labels)
         count = (shifted_labels != IGNORE_INDEX).astype(ms.float32).sum()
         return nll.sum() / ops.maximum(count, 1.0)
+
+
+class TokenLoss(nn.Cell):
+    """Mean NLL of logits [..., vocab] for labels [...] of the same positions; IGNORE_INDEX is skipped
+    (an encoder-decoder's labels, a masked LM's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.token_nll = TokenCrossEntropy()
+
+    def construct(self, logits, labels):
+        labels = labels.reshape(-1).astype(ms.int32)
+        nll = self.token_nll(logits.reshape(-1, logits.shape[-1]), labels)
+        count = (labels != IGNORE_INDEX).astype(ms.float32).sum()
+        return nll.sum() / ops.maximum(count, 1.0)
