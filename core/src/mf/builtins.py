@@ -6,10 +6,11 @@ from .hookspecs import hookimpl
 def mf_register_tasks(registry):
     from . import metrics, tasks
     from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, QuestionAnsweringPipeline,
-                            TextClassificationPipeline, TextGenerationPipeline, TokenClassificationPipeline)
+                            Text2TextGenerationPipeline, TextClassificationPipeline, TextGenerationPipeline,
+                            TokenClassificationPipeline, TranslationPipeline)
 
     for function in (metrics.accuracy, metrics.macro_f1, metrics.entity_scores, metrics.squad_scores,
-                     metrics.perplexity):
+                     metrics.perplexity, metrics.bleu, metrics.chrf):
         registry.add_metric(function.__name__, function)
     registry.add_task("text_generation", pipeline_class=TextGenerationPipeline, default_model="gpt2",
                       metrics=("perplexity",), model_role="causal_lm")
@@ -25,6 +26,12 @@ def mf_register_tasks(registry):
     registry.add_task("question_answering", pipeline_class=QuestionAnsweringPipeline,
                       default_model="qa_bert_base_uncased", metrics=("squad_scores",),
                       model_role="question_answering", objective=tasks.QuestionAnswering())
+    # encoder-decoder tasks: their default model comes from mf-t5
+    registry.add_task("translation", pipeline_class=TranslationPipeline, default_model="t5_small",
+                      metrics=("bleu", "chrf"), model_role="seq2seq_lm", objective=tasks.Translation())
+    registry.add_task("text2text_generation", pipeline_class=Text2TextGenerationPipeline, default_model="t5_small",
+                      metrics=("bleu", "chrf"), model_role="seq2seq_lm", objective=tasks.Translation())
+    registry.add_task("span_corruption", model_role="seq2seq_lm", objective=tasks.SpanCorruption())
     registry.add_task("feature_extraction", pipeline_class=FeatureExtractionPipeline, model_role="base")
 
 

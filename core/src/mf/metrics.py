@@ -3,7 +3,8 @@
 - accuracy and macro-F1 (text classification);
 - entity-level precision / recall / F1 over BIO tags, exact spans, as seqeval computes them
   (token classification);
-- SQuAD v1.1 exact match and F1 with the official answer normalisation (question answering).
+- SQuAD v1.1 exact match and F1 with the official answer normalisation (question answering);
+- corpus BLEU and chrF of generated text, computed by sacreBLEU with its defaults (translation).
 
 Every function takes predictions and references and returns numbers; tasks register the ones they
 report (`registry.add_metric`), so a plugin's task can reuse them by name.
@@ -146,3 +147,37 @@ def squad_scores(predictions: Dict[str, str], answers: Dict[str, List[str]]) -> 
 def perplexity(mean_nll: float) -> float:
     """exp of a mean negative log-likelihood (capped so that it stays a float)."""
     return float(np.exp(min(mean_nll, 700.0)))
+
+
+# ---- generated text ----------------------------------------------------------------------------
+def _references_by_stream(hypotheses, references) -> List[List[str]]:
+    """references as one list per reference stream (sacreBLEU's layout): each item of `references` is a
+    string or a list of alternative references (all the same count)."""
+    _same_length(hypotheses, references)
+    rows = [[r] if isinstance(r, str) else list(r) for r in references]
+    counts = {len(r) for r in rows}
+    if len(counts) > 1 or 0 in counts:
+        raise MetricError(f"every hypothesis needs the same number (>= 1) of references; got counts {sorted(counts)}")
+    for item in list(hypotheses) + [text for row in rows for text in row]:
+        if not isinstance(item, str):
+            raise MetricError(f"BLEU and chrF score text; got {type(item).__name__}: {item!r}")
+    return [list(stream) for stream in zip(*rows)]
+
+
+def bleu(hypotheses: Sequence[str], references: Sequence) -> Dict[str, float]:
+    """Corpus BLEU (0-100) as sacreBLEU's default (13a tokenisation, exponential smoothing, case-sensitive),
+    with its n-gram precisions, brevity penalty and lengths."""
+    from sacrebleu.metrics import BLEU
+
+    score = BLEU().corpus_score(list(hypotheses), _references_by_stream(hypotheses, references))
+    out = {"bleu": float(score.score), "brevity_penalty": float(score.bp), "hyp_len": int(score.sys_len),
+           "ref_len": int(score.ref_len)}
+    out.update({f"precision_{n}": float(p) for n, p in enumerate(score.precisions, start=1)})
+    return out
+
+
+def chrf(hypotheses: Sequence[str], references: Sequence) -> float:
+    """Corpus chrF (0-100) as sacreBLEU's default (character 6-grams, beta 2)."""
+    from sacrebleu.metrics import CHRF
+
+    return float(CHRF().corpus_score(list(hypotheses), _references_by_stream(hypotheses, references)).score)

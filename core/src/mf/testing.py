@@ -10,8 +10,9 @@
 Each check is a pytest test, parametrised over `presets`; it proves a part of the plugin contract
 (docs/plugins.md): the config's JSON round trip, save -> load giving identical outputs, the Hugging
 Face converter's round trip, the tokenizer's round trip and special tokens, every registered class
-meeting its role's Protocol, identical cached and uncached greedy decoding, a training step that
-lowers the loss, each encoder role training on core's task of that role from its data format, LoRA
+meeting its role's Protocol, identical cached and uncached greedy decoding (causal LMs and
+encoder-decoders), a training step that lowers the loss, each encoder and encoder-decoder role training
+on core's task of that role from its data format, LoRA
 merged == unmerged, a sharding plan that names real layers and divides, and the
 plugin showing in `mf plugins`. A check that does not apply to a family (no tokenizer, no converter,
 a role without a generic check yet) is skipped with the reason. Needs pytest.
@@ -48,6 +49,10 @@ def _task_data(role, directory):
                                            ("Where did the dog sleep?", "in the garden")] * 4)]
         path.write_text(json.dumps({"data": [{"paragraphs": [{"context": QA_CONTEXT, "qas": qas}]}]}))
         return "question_answering", path
+    if role == "seq2seq_lm":
+        path = directory / "pairs.jsonl"
+        path.write_text("".join(json.dumps({"source": t, "target": t.upper()}) + "\n" for t in sentences))
+        return "translation", path
     if role == "masked_lm":
         path = directory / "corpus.txt"
         path.write_text("\n\n".join(sentences * 4))
@@ -103,9 +108,15 @@ def _token_ids(config, batch=2, length=8, seed=0):
 
 
 def _outputs(model, ids):
+    """The model's outputs on token ids (an encoder-decoder reads them as its source and its decoder input)."""
+    import inspect
+
     from mindspore import Tensor
 
-    out = model(Tensor(ids))
+    if "decoder_input_ids" in inspect.signature(model.construct).parameters:
+        out = model(Tensor(ids), None, Tensor(ids))
+    else:
+        out = model(Tensor(ids))
     out = out if isinstance(out, (tuple, list)) else (out,)
     return [o.asnumpy() for o in out]
 
@@ -137,6 +148,13 @@ class FamilyConformance:
         if "causal_lm" not in family.model_classes:
             pytest.skip(f"{family.model_type} has no causal_lm role; this check covers causal LMs in PLUGIN_API 1")
         return family
+
+    def _generating_role_or_skip(self, preset):
+        family = _family(preset)
+        for role in ("causal_lm", "seq2seq_lm"):
+            if role in family.model_classes:
+                return role
+        pytest.skip(f"{family.model_type} has no causal_lm or seq2seq_lm role: nothing generates")
 
     # ---- registration ----------------------------------------------------------------
     def test_preset_is_registered_by_this_distribution(self, preset):
@@ -237,13 +255,26 @@ class FamilyConformance:
 
     # ---- behaviour -----------------------------------------------------------------------
     def test_cached_and_uncached_greedy_decoding_are_identical(self, preset):
-        self._causal_lm_or_skip(preset)
-        model = _build(preset)
+        role = self._generating_role_or_skip(preset)
+        model = _build(preset, role)
         prompts = self.example_ids(model.config)[:, :5]
         cached = model.generate(prompts, max_new_tokens=6, min_new_tokens=6, use_cache=True)
         uncached = model.generate(prompts, max_new_tokens=6, min_new_tokens=6, use_cache=False)
         np.testing.assert_array_equal(cached, uncached)
-        assert cached.shape == (prompts.shape[0], prompts.shape[1] + 6)
+        # a causal LM returns prompt + new tokens, an encoder-decoder the decoder start token + new tokens
+        start = prompts.shape[1] if role == "causal_lm" else 1
+        assert cached.shape == (prompts.shape[0], start + 6)
+
+    def test_encoder_decoder_has_the_family_methods(self, preset):
+        from .models import EncoderDecoderLM
+
+        family = _family(preset)
+        cls = family.model_classes.get("seq2seq_lm")
+        if cls is None:
+            pytest.skip(f"{family.model_type} has no seq2seq_lm role")
+        assert issubclass(cls, EncoderDecoderLM), f"{cls.__name__} must subclass mf.models.EncoderDecoderLM"
+        missing = [name for name in EncoderDecoderLM.FAMILY_METHODS if not callable(getattr(cls, name, None))]
+        assert not missing, f"{cls.__name__} lacks {', '.join(missing)} (see mf.models.seq2seq_lm)"
 
     def test_one_trainer_step_lowers_the_loss(self, preset, tmp_path):
         from .data import TokenBlocks
@@ -262,7 +293,7 @@ class FamilyConformance:
         assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one Trainer step"
 
     @pytest.mark.parametrize("role", ["sequence_classification", "token_classification", "question_answering",
-                                      "masked_lm"])
+                                      "masked_lm", "seq2seq_lm"])
     def test_encoder_role_trains_on_cores_task(self, preset, role, tmp_path):
         """The Trainer trains the role's class on core's task of that role, from the task's data format,
         with the family's tokenizer; the loss falls."""

@@ -8,7 +8,8 @@ Conventions shared by all of them:
 - token inputs are int32 [B, T] with an optional float/int attention_mask [B, T] (1 = real token);
 - images are float32 pixel_values [B, C, H, W], already normalised by the family's processor;
 - a classification config carries ``num_labels`` and ``id2label``.
-Causal LMs have a base class that implements their role (mf.models.CausalLM); the other roles will
+Causal LMs and encoder-decoders have base classes that implement their roles (mf.models.CausalLM,
+mf.models.EncoderDecoderLM); the other roles will
 get one when the first family of that role lands, written from that family and its Protocol.
 """
 from typing import Dict, Protocol, runtime_checkable
@@ -70,8 +71,10 @@ class Seq2SeqLanguageModel(Protocol):
     """role "seq2seq_lm": encode once, decode with a key/value cache.
 
     construct(input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels) -> logits
-    [B, T_dec, vocab]; encode(input_ids, attention_mask) -> encoder states [B, T_enc, hidden];
-    generate() continues decoder_start_token_id for each input."""
+    [B, T_dec, vocab] (or (loss, logits); without decoder_input_ids the labels shifted right);
+    encode(input_ids, attention_mask) -> encoder states [B, T_enc, hidden]; generate() continues
+    decoder_start_token_id for each input and returns the decoder tokens, the start token first.
+    mf.models.EncoderDecoderLM implements all of it on a family's encode / cross_attention_kv / decode."""
 
     def construct(self, input_ids, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                   labels=None): ...

@@ -3,6 +3,7 @@ from .base import Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
 from .question_answering import QuestionAnsweringPipeline
+from .text2text_generation import Text2TextGenerationPipeline, TranslationPipeline
 from .text_classification import TextClassificationPipeline
 from .text_generation import TextGenerationPipeline
 from .token_classification import TokenClassificationPipeline
@@ -50,4 +51,5 @@ def _model_for_task(name, role):
 
 
 __all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "Pipeline", "QuestionAnsweringPipeline",
-           "TextClassificationPipeline", "TextGenerationPipeline", "TokenClassificationPipeline", "pipeline"]
+           "Text2TextGenerationPipeline", "TextClassificationPipeline", "TextGenerationPipeline",
+           "TokenClassificationPipeline", "TranslationPipeline", "pipeline"]

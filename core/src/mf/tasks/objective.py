@@ -56,7 +56,9 @@ class Examples:
         """(rows, width) of every batch of an epoch, in order."""
         if not self.group_by_length:
             return [(rows, self.seq_length) for rows in batch_rows(len(self), batch_size, epoch, seed, 0, drop_last)]
-        lengths = self.arrays["attention_mask"].sum(1)
+        # a row's length is its longest sequence (a sequence-to-sequence row has a source and a target)
+        lengths = np.max([a.sum(1) for name, a in self.arrays.items()
+                          if name.endswith("attention_mask") and a.shape[1] == self.seq_length], axis=0)
         widths = self.widths()
         bucket = np.searchsorted(widths, lengths)  # the smallest width that holds each row
         rng = np.random.default_rng([seed, epoch]) if seed is not None else None
@@ -105,6 +107,15 @@ class Objective:
 
     def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
         raise NotImplementedError
+
+    def with_args(self, args) -> "Objective":
+        """The objective for one Trainer's TrainingArguments (a task with options of its own, such as
+        translation's languages, returns a configured copy)."""
+        return self
+
+    def generation_metrics(self, model, tokenizer, examples: Examples, batch_size: int) -> Dict[str, float]:
+        """Metrics that need the model to generate (translation's BLEU); default: none."""
+        return {}
 
     def config_updates(self, examples: Examples) -> Dict[str, Any]:
         """Config fields the data decides: a classifier's labels, when read() recorded label_names."""

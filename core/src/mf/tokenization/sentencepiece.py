@@ -73,7 +73,7 @@ class SentencePieceTokenizer(PreTrainedTokenizer):
         return self.sp.GetPieceSize()
 
     def save_vocabulary(self, directory: Path):
-        target = Path(directory) / "tokenizer.model"
+        target = Path(directory) / self.vocab_files["vocab_file"]  # tokenizer.model, spiece.model, ...
         if Path(self.vocab_file).resolve() != target.resolve():
             shutil.copyfile(self.vocab_file, target)
         return [target]

@@ -53,6 +53,14 @@ class TrainingArguments:
     on_bad_line: str = "fail"                 # JSONL lines that are not {"text": ...}: fail or skip
     seq_length: Optional[int] = None          # tokens per sample when packing raw text; default: the model's context
     plot_loss: bool = True
+    # sequence-to-sequence tasks (translation), as transformers' run_translation and Seq2SeqTrainingArguments
+    source_lang: Optional[str] = None         # {"translation": {lang: text}} records: which is the source
+    target_lang: Optional[str] = None
+    source_prefix: Optional[str] = None       # put before every source; T5's own wording when None
+    max_target_length: Optional[int] = None   # target tokens per row; default: seq_length
+    predict_with_generate: bool = True        # evaluation generates and scores BLEU / chrF
+    generation_max_length: Optional[int] = None  # new tokens when evaluating; default: max_target_length
+    generation_num_beams: int = 1
 
     def __post_init__(self):
         if self.batch_size is not None:
@@ -97,6 +105,12 @@ class TrainingArguments:
             raise TrainingError(f"save_total_limit must be >= 1 (or None for no limit), got {self.save_total_limit}")
         if self.on_bad_line not in ("fail", "skip"):
             raise TrainingError(f"on_bad_line must be 'fail' or 'skip', got {self.on_bad_line!r}")
+        for name in ("max_target_length", "generation_max_length"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise TrainingError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.generation_num_beams, int) or self.generation_num_beams < 1:
+            raise TrainingError(f"generation_num_beams must be an integer >= 1, got {self.generation_num_beams!r}")
         if self.max_grad_norm < 0:
             raise TrainingError(f"max_grad_norm must be >= 0 (0 disables clipping), got {self.max_grad_norm}")
 

@@ -60,7 +60,7 @@ class Trainer:
         self.model_source = model if model is not None else self.task.default_model
         self.model: Optional[PreTrainedModel] = model if isinstance(model, PreTrainedModel) else None
         self._tokenizer = tokenizer
-        self.objective = self.task.objective
+        self.objective = self.task.objective.with_args(self.args) if self.task.objective is not None else None
         self.train_dataset = _check_dataset(train_dataset, "train_dataset", self.objective)
         self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset", self.objective)
         self._examples = {}
@@ -620,6 +620,9 @@ class Trainer:
         if self.task.model_role == "masked_lm":
             metrics["eval_perplexity"] = math.exp(min(loss, 700.0))
         metrics.update({f"eval_{name}": value for name, value in objective.metrics(outputs, examples).items()})
+        with graph_mode():
+            generated = objective.generation_metrics(model, self.tokenizer, examples, size)
+        metrics.update({f"eval_{name}": value for name, value in generated.items()})
         if self.compute_metrics is not None:
             metrics.update(self.compute_metrics(model, examples) or {})
         self._notify("on_evaluate", metrics)

@@ -37,6 +37,9 @@ class T5Config(PretrainedConfig):
     decoder_start_token_id: int = 0
 
     def __init__(self, **kwargs):
+        # derived from feed_forward_proj (to_hf_dict writes them for transformers), not settings of their own
+        for derived in ("dense_act_fn", "is_gated_act", "is_encoder_decoder"):
+            kwargs.pop(derived, None)
         # the generic spellings are accepted; config.json keeps T5's own (transformers writes those)
         for alias, name in (("hidden_size", "d_model"), ("num_attention_heads", "num_heads"),
                             ("num_hidden_layers", "num_layers")):
