@@ -195,6 +195,9 @@ class T5PreTrainedModel(PreTrainedModel):
 class T5Model(T5PreTrainedModel):
     """The bare encoder-decoder: decoder hidden states [B, T, d_model] (role "base")."""
 
+    # a checkpoint of T5ForConditionalGeneration loads, without its head
+    ignore_on_load = T5PreTrainedModel.ignore_on_load + (r"^lm_head\.weight$",)
+
     def __init__(self, config: T5Config):
         super().__init__(config)
         self.shared = Embedding(config.vocab_size, config.d_model, init_std=config.initializer_factor)
