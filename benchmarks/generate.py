@@ -17,7 +17,7 @@ import numpy as np
 import mindspore as ms
 
 from _reference_env import run_reference
-from mf.generation.utils import _CacheStepper, _positions
+from mf.generation.utils import _CacheStepper
 
 
 def median(values):
@@ -35,7 +35,7 @@ def measure_mf(model, prompt_length, new_tokens, repeats):
         for _ in range(repeats):
             stepper = _CacheStepper(model, ids, np.ones_like(ids), new_tokens + 1)
             start = time.perf_counter()
-            stepper.prefill(_positions(np.ones_like(ids)))
+            stepper.start()
             prefill.append(time.perf_counter() - start)
             start = time.perf_counter()
             model.generate(ids, max_new_tokens=new_tokens + 1, min_new_tokens=new_tokens + 1)

@@ -1,10 +1,11 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama|bert dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|bert|t5 dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
 a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
-labels hidden unevenly so that ranks hold different numbers of labelled tokens.
+labels hidden unevenly so that ranks hold different numbers of labelled tokens; t5 trains translation
+(an encoder-decoder) on targets of uneven lengths.
 """
 import json
 import sys
@@ -32,6 +33,12 @@ elif family == "bert":
     model = BertForTokenClassification(BertConfig(vocab_size=101, hidden_size=32, num_layers=2, num_heads=4,
                                                   intermediate_size=64, seq_length=32, num_labels=5,
                                                   hidden_dropout=0.0, attention_dropout=0.0))
+elif family == "t5":
+    from mf_t5 import T5Config, T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration(T5Config(vocab_size=101, d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                                                num_heads=4, relative_attention_num_buckets=8,
+                                                relative_attention_max_distance=16, dropout_rate=0.0))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))
@@ -47,6 +54,19 @@ if family == "bert":
                        "attention_mask": np.ones((64, 16), np.int32), "token_type_ids": np.zeros((64, 16), np.int32),
                        "labels": labels}, info={"label_names": [f"L{i}" for i in range(5)]})
     task = "token_classification"
+if family == "t5":
+    from mf.tasks import Examples
+
+    data = np.random.default_rng(0)
+    lengths = data.integers(2, 17, 64)  # targets of 2..16 tokens: ranks hold different counts
+    labels = data.integers(2, 101, (64, 16)).astype(np.int32)
+    labels[np.arange(16)[None, :] >= lengths[:, None]] = -100
+    decoder = np.concatenate([np.zeros((64, 1), np.int32), np.where(labels[:, :-1] < 0, 0, labels[:, :-1])], 1)
+    blocks = Examples({"input_ids": data.integers(2, 101, (64, 16)).astype(np.int32),
+                       "attention_mask": (np.arange(16)[None, :] < data.integers(4, 17, 64)[:, None]).astype(np.int32),
+                       "decoder_input_ids": decoder, "decoder_attention_mask": (decoder > 0).astype(np.int32),
+                       "labels": labels}, info={"references": []})
+    task = "translation"
 args = TrainingArguments(output_dir=str(out_dir), batch_size=8 // dp, learning_rate=1e-2, max_steps=3,
                          logging_steps=1, save_steps=0, weight_decay=0.1, max_grad_norm=1.0, plot_loss=False,
                          optim=optim)

@@ -13,7 +13,7 @@ from mindspore import nn, ops
 from mf.modeling import PreTrainedModel
 from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, WeightMatMul, activation, \
     padding_mask_bias
-from mf.nn.losses import IGNORE_INDEX, TokenCrossEntropy
+from mf.nn.losses import TokenLoss
 
 from .configuration import BertConfig
 
@@ -147,14 +147,6 @@ class BertModel(BertPreTrainedModel):
         return hidden, self.pooler(hidden)
 
 
-def _cross_entropy(token_nll, logits, labels):
-    """Mean cross entropy over labels that are not IGNORE_INDEX."""
-    labels = labels.reshape(-1).astype(ms.int32)
-    nll = token_nll(logits.reshape(-1, logits.shape[-1]), labels)
-    count = (labels != IGNORE_INDEX).astype(ms.float32).sum()
-    return nll.sum() / ops.maximum(count, 1.0)
-
-
 class BertPredictionHead(nn.Cell):
     """cls.predictions: dense + act + LayerNorm, then the word embeddings (tied) and a bias."""
 
@@ -200,14 +192,14 @@ class BertForMaskedLM(BertPreTrainedModel):
         super().__init__(config)
         self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
-        self.token_nll = TokenCrossEntropy()
+        self.token_loss = TokenLoss()
 
     def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         hidden = self.bert(input_ids, attention_mask, token_type_ids)
         logits = self.cls(hidden, self.bert.embeddings.word_embeddings.weight)
         if labels is None:
             return logits
-        return _cross_entropy(self.token_nll, logits, labels), logits
+        return self.token_loss(logits, labels), logits
 
 
 class BertPreTrainingHeads(nn.Cell):
@@ -230,15 +222,15 @@ class BertForPreTraining(BertPreTrainedModel):
         super().__init__(config)
         self.bert = BertModel(config)
         self.cls = BertPreTrainingHeads(config)
-        self.token_nll = TokenCrossEntropy()
+        self.token_loss = TokenLoss()
 
     def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, next_sentence_label=None):
         hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
         prediction_logits, relationship_logits = self.cls(hidden, pooled, self.bert.embeddings.word_embeddings.weight)
         if labels is None or next_sentence_label is None:
             return prediction_logits, relationship_logits
-        loss = _cross_entropy(self.token_nll, prediction_logits, labels) + \
-            _cross_entropy(self.token_nll, relationship_logits, next_sentence_label)
+        loss = self.token_loss(prediction_logits, labels) + \
+            self.token_loss(relationship_logits, next_sentence_label)
         return loss, prediction_logits, relationship_logits
 
 
@@ -254,7 +246,7 @@ class _BertClassifier(BertPreTrainedModel):
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout
         self.dropout = Dropout(dropout)
         self.classifier = Linear(config.hidden_size, config.num_labels, init_std=config.initializer_range)
-        self.token_nll = TokenCrossEntropy()
+        self.token_loss = TokenLoss()
 
     def construct(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         features = self.bert(input_ids, attention_mask, token_type_ids)
@@ -263,7 +255,7 @@ class _BertClassifier(BertPreTrainedModel):
         logits = self.classifier(self.dropout(features))
         if labels is None:
             return logits
-        return _cross_entropy(self.token_nll, logits, labels), logits
+        return self.token_loss(logits, labels), logits
 
 
 class BertForSequenceClassification(_BertClassifier):
@@ -291,7 +283,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         super().__init__(config)
         self.bert = BertModel(config, add_pooling_layer=False)
         self.qa_outputs = Linear(config.hidden_size, 2, init_std=config.initializer_range)
-        self.token_nll = TokenCrossEntropy()
+        self.token_loss = TokenLoss()
 
     def construct(self, input_ids, attention_mask=None, token_type_ids=None, start_positions=None,
                   end_positions=None):
@@ -299,6 +291,6 @@ class BertForQuestionAnswering(BertPreTrainedModel):
         start_logits, end_logits = logits[:, :, 0], logits[:, :, 1]
         if start_positions is None or end_positions is None:
             return start_logits, end_logits
-        loss = (_cross_entropy(self.token_nll, start_logits, start_positions) +
-                _cross_entropy(self.token_nll, end_logits, end_positions)) / 2
+        loss = (self.token_loss(start_logits, start_positions) +
+                self.token_loss(end_logits, end_positions)) / 2
         return loss, start_logits, end_logits
