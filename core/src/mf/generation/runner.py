@@ -81,8 +81,10 @@ class CachedEncoderDecoder(CachedDecoder):
 
     def step(self, tokens: np.ndarray, attention_mask, cross_kv, cache_index: int):
         """One decoder token per row at slot cache_index; returns logits as numpy [B, vocab]."""
+        # mutable: a tuple argument is otherwise a compile-time constant, and each source's keys would
+        # compile the step again
         logits = self(Tensor(tokens.astype(np.int32).reshape(-1, 1)), attention_mask, Tensor(cache_index, ms.int32),
-                      cross_kv)
+                      ms.mutable(tuple(cross_kv)))
         return logits.asnumpy().reshape(tokens.shape[0], -1)
 
 
