@@ -194,8 +194,22 @@ def test_sentinels_take_the_last_ids_and_survive_save_and_load(tokenizer, tmp_pa
     assert again(text)["input_ids"] == tokenizer(text)["input_ids"]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_parameter_count_counts_the_built_model(version):
+    model = load(version)
+    assert model.config.parameter_count() == model.num_parameters()
+
+
+def test_a_published_presets_tokenizer_is_its_repositorys_and_says_when_it_cannot_be():
+    # tests never reach the Hub (HF_HUB_OFFLINE): the stand-in is used, and the user is told its ids differ
+    with pytest.warns(UserWarning, match="stand-in vocabulary, whose ids do not match google-t5/t5-small"):
+        tokenizer = AutoTokenizer.from_pretrained("t5_small")
+    assert isinstance(tokenizer, T5Tokenizer) and len(tokenizer) == 8100
+
+
 def test_t5_small_preset_is_the_tutorials_model():
     config = AutoConfig.from_pretrained("t5_small")
     assert (config.d_model, config.num_layers, config.num_heads, config.vocab_size) == (512, 6, 8, 32128)
     assert config.feed_forward_proj == "relu" and config.tie_word_embeddings
     assert AutoConfig.from_pretrained("t5_v1_1_small").gated
+    assert 60e6 < config.parameter_count() < 61e6  # t5-small's 60.5M

@@ -17,10 +17,9 @@ def register(cli):
 def _size(preset) -> str:
     from ..auto import AutoConfig
 
-    config = AutoConfig.from_pretrained(preset.name)
-    if not hasattr(config, "transformer_shape"):
+    count = _parameter_count(preset.name)
+    if not count:
         return ""
-    count = config.transformer_shape().parameters()
     return f"{count / 1e9:.2f} B" if count >= 1e9 else f"{count / 1e6:.1f} M"
 
 
@@ -42,7 +41,7 @@ def example(family, presets) -> str:
     if family.tokenizer_class is not None and small.tokenizer is not None:
         lines += [f'tokenizer = AutoTokenizer.from_pretrained("{small.name}")',
                   'ids = tokenizer("Hello world", add_special_tokens=False)["input_ids"]']
-        if "causal_lm" in family.model_classes and family.default_role == "causal_lm":
+        if family.default_role in ("causal_lm", "seq2seq_lm"):
             lines += ["out = model.generate([ids], max_new_tokens=5)",
                       "print(tokenizer.decode(out[0]))"]
         else:
@@ -57,7 +56,10 @@ def _parameter_count(name):
     from ..auto import AutoConfig
 
     config = AutoConfig.from_pretrained(name)
-    return config.transformer_shape().parameters() if hasattr(config, "transformer_shape") else 0
+    if hasattr(config, "transformer_shape"):
+        return config.transformer_shape().parameters()
+    # a shape transformer_shape() does not describe (an encoder-decoder) may count its own parameters
+    return config.parameter_count() if hasattr(config, "parameter_count") else 0
 
 
 def card(model_type: str) -> str:

@@ -73,6 +73,18 @@ class T5Config(PretrainedConfig):
     def gated(self) -> bool:
         return FEED_FORWARD[self.feed_forward_proj][1]
 
+    def parameter_count(self) -> int:
+        """Parameters of T5ForConditionalGeneration of this shape (for model cards; T5 is not the
+        decoder-only shape that transformer_shape() describes)."""
+        d, inner = self.d_model, self.num_heads * self.d_kv
+        attention = 4 * d * inner + d                                  # q, k, v, o and the layer norm
+        feed_forward = (3 if self.gated else 2) * d * self.d_ff + d
+        bias = self.relative_attention_num_buckets * self.num_heads   # in each stack's first block
+        encoder = self.num_layers * (attention + feed_forward) + bias + d
+        decoder = self.num_decoder_layers * (2 * attention + feed_forward) + bias + d
+        embeddings = self.vocab_size * d * (1 if self.tie_word_embeddings else 2)
+        return embeddings + encoder + decoder
+
     def to_hf_dict(self):
         out = super().to_hf_dict()
         out.update(is_encoder_decoder=True, dense_act_fn=self.activation, is_gated_act=self.gated)

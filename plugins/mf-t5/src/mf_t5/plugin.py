@@ -22,4 +22,6 @@ def mf_register_models(registry):
     for name, (description, task, config, hub_repo) in T5_PRESETS.items():
         weights = {"hub_repo": hub_repo} if hub_repo else {"weights_note": f"{name} is a test size; use random "
                                                                           f"weights or train it"}
-        registry.add_preset(name, "t5", config, description=description, task=task, tokenizer={}, **weights)
+        # a preset with published weights takes the vocabulary of their repository (T5's spiece.model)
+        tokenizer = {"hub_repo": hub_repo} if hub_repo else {}
+        registry.add_preset(name, "t5", config, description=description, task=task, tokenizer=tokenizer, **weights)

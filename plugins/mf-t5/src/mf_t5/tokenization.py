@@ -5,6 +5,7 @@ SentencePiece pieces, <extra_id_0> the last of them. Text is split on special to
 encoded by SentencePiece; </s> ends every sequence (and each of a pair).
 """
 import re
+import warnings
 from importlib import resources
 from typing import List, Optional
 
@@ -19,12 +20,32 @@ def bundled_spiece_model() -> str:
     return str(resources.files("mf_t5") / "data" / "spiece.model")
 
 
+def _hub_vocabulary(repo):
+    """spiece.model of a preset's Hub repository, or None (then the bundled stand-in, with a warning)."""
+    from mf.errors import MFError
+    from mf.hub import fetch
+
+    try:
+        path = fetch(repo, weights=False) / "spiece.model"
+        if path.is_file():
+            return str(path)
+        problem = f"{repo} has no spiece.model"
+    except MFError as exc:
+        problem = str(exc)
+    warnings.warn(f"T5Tokenizer: {problem}. Using mf-t5's bundled stand-in vocabulary, whose ids do not match "
+                  f"{repo}'s weights: load the tokenizer from a directory with its spiece.model for real text",
+                  stacklevel=3)
+    return None
+
+
 class T5Tokenizer(SentencePieceTokenizer):
     vocab_files = {"vocab_file": "spiece.model"}
     model_input_names = ["input_ids", "attention_mask"]
 
     def __init__(self, vocab_file=None, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=100,
-                 additional_special_tokens=None, model_max_length=512, add_eos_token=True, **kwargs):
+                 additional_special_tokens=None, model_max_length=512, add_eos_token=True, hub_repo=None, **kwargs):
+        if vocab_file is None and hub_repo:
+            vocab_file = _hub_vocabulary(hub_repo)
         self.extra_ids = int(extra_ids)
         sentinels = [f"<extra_id_{i}>" for i in range(self.extra_ids)]
         extra = [t for t in (additional_special_tokens or []) if t not in sentinels]
