@@ -7,6 +7,6 @@ roles.py as Protocols: what core's pipelines, Trainer and mf.testing call on suc
 from .blocks import PreNormBlock
 from .causal_lm import CausalLM, DecoderModel
 from .roles import ROLES, role_protocol
-from .seq2seq_lm import EncoderDecoderLM
+from .seq2seq_lm import EncoderDecoderLM, decoder_self_bias
 
-__all__ = ["CausalLM", "DecoderModel", "EncoderDecoderLM", "PreNormBlock", "ROLES", "role_protocol"]
+__all__ = ["CausalLM", "DecoderModel", "EncoderDecoderLM", "decoder_self_bias", "PreNormBlock", "ROLES", "role_protocol"]

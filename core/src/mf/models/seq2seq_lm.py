@@ -31,6 +31,14 @@ from ..modeling import PreTrainedModel
 from ..nn import IGNORE_INDEX, TokenLoss, cache_mask_bias, padding_mask_bias
 
 
+def decoder_self_bias(length, decoder_attention_mask=None):
+    """The decoder's additive self-attention mask [b, 1, T, T] in teacher forcing: causal, plus padding."""
+    bias = cache_mask_bias(ops.ones((1, length), ms.float32), 0, length)
+    if decoder_attention_mask is not None:
+        bias = bias + padding_mask_bias(decoder_attention_mask)
+    return bias
+
+
 class EncoderDecoderLM(PreTrainedModel, GenerationMixin):
     """An encoder-decoder with a language-model head: logits, or (loss, logits) with labels.
 
@@ -56,10 +64,7 @@ class EncoderDecoderLM(PreTrainedModel, GenerationMixin):
             attention_mask = ops.ones(input_ids.shape, ms.float32)
         if decoder_input_ids is None:
             decoder_input_ids = self.shift_right(labels)
-        length = decoder_input_ids.shape[1]
-        self_bias = cache_mask_bias(ops.ones((1, length), ms.float32), 0, length)
-        if decoder_attention_mask is not None:
-            self_bias = self_bias + padding_mask_bias(decoder_attention_mask)
+        self_bias = decoder_self_bias(decoder_input_ids.shape[1], decoder_attention_mask)
         cross_kv = self.cross_attention_kv(self.encode(input_ids, attention_mask))
         hidden = self.decode(decoder_input_ids, self_bias, padding_mask_bias(attention_mask), cross_kv, 0)
         logits = self.logits(hidden)

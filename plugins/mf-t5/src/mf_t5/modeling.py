@@ -15,10 +15,10 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mf.models import EncoderDecoderLM
+from mf.models import EncoderDecoderLM, decoder_self_bias
 from mf.modeling import PreTrainedModel
-from mf.nn import Dropout, Embedding, Linear, RMSNorm, WeightMatMul, activation, cache_mask_bias, kv_cache_shape, \
-    merge_heads, padding_mask_bias, scaled_dot_product_attention, split_heads, write_cache
+from mf.nn import Dropout, Embedding, Linear, RMSNorm, WeightMatMul, activation, kv_cache_shape, merge_heads, \
+    padding_mask_bias, scaled_dot_product_attention, split_heads, write_cache
 
 from .configuration import T5Config
 
@@ -243,10 +243,7 @@ class T5Model(T5PreTrainedModel):
     def construct(self, input_ids, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None):
         if attention_mask is None:
             attention_mask = ops.ones(input_ids.shape, ms.float32)
-        length = decoder_input_ids.shape[1]
-        self_bias = cache_mask_bias(ops.ones((1, length), ms.float32), 0, length)
-        if decoder_attention_mask is not None:
-            self_bias = self_bias + padding_mask_bias(decoder_attention_mask)
+        self_bias = decoder_self_bias(decoder_input_ids.shape[1], decoder_attention_mask)
         cross_kv = self.cross_attention_kv(self.encode(input_ids, attention_mask))
         return self.decode(decoder_input_ids, self_bias, padding_mask_bias(attention_mask), cross_kv, 0)
 
