@@ -9,10 +9,9 @@ accuracy and perplexity.
 import numpy as np
 
 from ..data.blocks import DatasetError
-from ..data.formats import JsonlFormat, TextFormat
 from ..nn.losses import IGNORE_INDEX
 from .objective import Examples, Objective
-from .reading import existing_file
+from .reading import existing_file, token_rows
 
 
 def mask_tokens(input_ids, special, mask_id, vocab_size, rng, probability=0.15):
@@ -38,22 +37,12 @@ class MaskedLanguageModelling(Objective):
 
     def read(self, source, tokenizer, seq_length, config=None, on_bad_line="fail") -> Examples:
         path = existing_file(source, self.formats)
-        reader = JsonlFormat() if path.suffix in (".jsonl", ".json") else TextFormat()
-        documents = reader.documents(path, on_bad_line)
         for name in ("mask_token_id", "cls_token_id", "sep_token_id", "pad_token_id"):
             if getattr(tokenizer, name) is None:
                 raise DatasetError(f"{type(tokenizer).__name__} has no {name[:-3]}; masked language modelling "
                                    f"needs [CLS], [SEP], [MASK] and [PAD]")
-        stream = []
-        for text in documents:
-            stream.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
-            stream.append(tokenizer.sep_token_id)
-        width = seq_length - 2
-        rows = len(stream) // width
-        if rows == 0:
-            raise DatasetError(f"{path} has {len(stream)} tokens, fewer than one row of {seq_length}; use a "
-                               f"smaller seq_length or more text")
-        body = np.asarray(stream[:rows * width], np.int32).reshape(rows, width)
+        body = token_rows(path, tokenizer, tokenizer.sep_token_id, seq_length - 2, on_bad_line)  # + [CLS], [SEP]
+        rows = len(body)
         ids = np.concatenate([np.full((rows, 1), tokenizer.cls_token_id, np.int32), body,
                               np.full((rows, 1), tokenizer.sep_token_id, np.int32)], axis=1)
         arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids),

@@ -3,6 +3,8 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from ..data.blocks import DatasetError
 
 
@@ -44,3 +46,20 @@ def bad_line(problem: str, on_bad_line: str):
         warnings.warn(f"skipping {problem}")
         return
     raise DatasetError(f"{problem} (to skip such records: on_bad_line='skip', or --on_bad_line skip)")
+
+
+def token_rows(path: Path, tokenizer, separator_id: int, width: int, on_bad_line: str = "fail") -> np.ndarray:
+    """Text documents (.txt, blank-line separated, or JSONL {"text"}) tokenized, joined with separator_id
+    after each, and cut into rows of `width` tokens (the tail that fills no row is dropped): [rows, width]."""
+    from ..data.formats import JsonlFormat, TextFormat
+
+    reader = JsonlFormat() if path.suffix in (".jsonl", ".json") else TextFormat()
+    stream = []
+    for text in reader.documents(path, on_bad_line):
+        stream.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
+        stream.append(separator_id)
+    rows = len(stream) // width
+    if rows == 0:
+        raise DatasetError(f"{path} has {len(stream)} tokens, fewer than one row of {width}; use a smaller "
+                           f"seq_length or more text")
+    return np.asarray(stream[:rows * width], np.int32).reshape(rows, width)

@@ -22,7 +22,7 @@ from ..data.blocks import DatasetError
 from ..metrics import bleu, chrf
 from ..nn.losses import IGNORE_INDEX
 from .objective import Examples, Objective
-from .reading import bad_line, existing_file, json_records
+from .reading import bad_line, existing_file, json_records, token_rows
 
 # T5's task prefixes name languages in English
 LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "ro": "Romanian", "es": "Spanish",
@@ -205,26 +205,15 @@ class SpanCorruption(Seq2SeqObjective):
         self.noise_density, self.mean_noise_span_length = noise_density, mean_noise_span_length
 
     def read(self, source, tokenizer, seq_length, config=None, on_bad_line="fail") -> Examples:
-        from ..data.formats import JsonlFormat, TextFormat
-
         path = existing_file(source, self.formats)
         sentinels = [tokenizer.token_to_id(f"<extra_id_{i}>") for i in range(100)]
         sentinels = [s for s in sentinels if s is not None]
         if not sentinels or tokenizer.eos_token_id is None or tokenizer.pad_token_id is None:
             raise DatasetError(f"{type(tokenizer).__name__} lacks T5's sentinels (<extra_id_N>), </s> or <pad>; "
                                f"span corruption needs them")
-        reader = JsonlFormat() if path.suffix in (".jsonl", ".json") else TextFormat()
-        stream = []
-        for text in reader.documents(path, on_bad_line):
-            stream.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
-            stream.append(tokenizer.eos_token_id)
         # a row of raw tokens fits seq_length once spans are replaced by sentinels and </s> added
-        width = seq_length - 1
-        rows = len(stream) // width
-        if rows == 0:
-            raise DatasetError(f"{path} has {len(stream)} tokens, fewer than one row of {width}; use a smaller "
-                               f"seq_length or more text")
-        raw = np.asarray(stream[:rows * width], np.int32).reshape(rows, width)
+        raw = token_rows(path, tokenizer, tokenizer.eos_token_id, seq_length - 1, on_bad_line)
+        rows = len(raw)
         target_length = self.target_length(seq_length)
         # filled by collate; the mask says "full length" so that group_by_length keeps every column
         arrays = {"raw": raw, "input_ids": np.zeros((rows, seq_length), np.int32),
