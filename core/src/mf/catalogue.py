@@ -39,7 +39,7 @@ FIRST_PARTY: Dict[str, Dict[str, Set[str]]] = {
     },
     "mf-t5": {
         "model_types": {"t5"},
-        "presets": {"t5_small", "t5_tiny"},
+        "presets": {"t5_small", "t5_base", "t5_v1_1_small", "t5_tiny"},
         "names": {"T5Config", "T5Model", "T5ForConditionalGeneration", "T5Tokenizer", "T5Processor"},
     },
     "mf-vision": {
