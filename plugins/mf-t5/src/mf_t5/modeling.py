@@ -85,20 +85,9 @@ class T5Attention(nn.Cell):
         return self.o(merge_heads(out))
 
 
-class T5LayerFF(nn.Cell):
-    """x + dropout(wo(act(wi(norm(x))))); gated: act(wi_0(.)) * wi_1(.) (T5 v1.1)."""
-
-    def __init__(self, config: T5Config):
-        super().__init__()
-        setattr(self, "DenseReluDense", T5DenseActDense(config))  # Hugging Face's name for either kind
-        self.layer_norm = RMSNorm(config.d_model, config.layer_norm_epsilon)
-        self.dropout = Dropout(config.dropout_rate)
-
-    def construct(self, x):
-        return x + self.dropout(getattr(self, "DenseReluDense")(self.layer_norm(x)))
-
-
 class T5DenseActDense(nn.Cell):
+    """wo(act(wi(x))), or wo(act(wi_0(x)) * wi_1(x)) when gated (T5 v1.1)."""
+
     def __init__(self, config: T5Config):
         super().__init__()
         std = config.initializer_factor
@@ -118,6 +107,19 @@ class T5DenseActDense(nn.Cell):
         else:
             hidden = self.act(self.wi(x))
         return self.wo(self.dropout(hidden))
+
+
+class T5LayerFF(nn.Cell):
+    """x + dropout(DenseReluDense(norm(x)))."""
+
+    def __init__(self, config: T5Config):
+        super().__init__()
+        self.DenseReluDense = T5DenseActDense(config)  # Hugging Face's name for either kind
+        self.layer_norm = RMSNorm(config.d_model, config.layer_norm_epsilon)
+        self.dropout = Dropout(config.dropout_rate)
+
+    def construct(self, x):
+        return x + self.dropout(self.DenseReluDense(self.layer_norm(x)))
 
 
 class T5LayerSelfAttention(nn.Cell):
