@@ -213,3 +213,17 @@ def test_t5_small_preset_is_the_tutorials_model():
     assert config.feed_forward_proj == "relu" and config.tie_word_embeddings
     assert AutoConfig.from_pretrained("t5_v1_1_small").gated
     assert 60e6 < config.parameter_count() < 61e6  # t5-small's 60.5M
+
+
+def test_auto_processor_gives_ids_mask_and_labels_the_model_takes():
+    from mf import AutoProcessor
+    from mf_t5 import T5Processor
+
+    processor = AutoProcessor.from_pretrained("t5_tiny", max_length=12)
+    assert isinstance(processor, T5Processor)
+    out = processor(["All human beings are born free.", "Hi"], text_target=["Alle Menschen", "Hallo"])
+    tokenizer = T5Tokenizer()
+    assert out["text"].shape == (2, 12) and out["attention_mask"].asnumpy()[1].sum() == len(tokenizer("Hi")["input_ids"])
+    labels = out["labels"].asnumpy()
+    assert labels[1].tolist()[:len(tokenizer("Hallo")["input_ids"])] == tokenizer("Hallo")["input_ids"]
+    assert (labels[1, len(tokenizer("Hallo")["input_ids"]):] == -100).all()
