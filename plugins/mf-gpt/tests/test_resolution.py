@@ -48,5 +48,5 @@ def test_plugin_classes_import_from_mf():
 
 
 def test_uninstalled_plugin_class_names_the_distribution():
-    with pytest.raises(ImportError, match="mf.T5Model is provided by mf-t5, which is not installed: pip install mf-t5"):
-        from mf import T5Model  # noqa: F401
+    with pytest.raises(ImportError, match="mf.GLMModel is provided by mf-glm, which is not installed: pip install mf-glm"):
+        from mf import GLMModel  # noqa: F401

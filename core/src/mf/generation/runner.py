@@ -92,7 +92,7 @@ def decoder_for(model, batch_size: int, cache_length: int, source_length: int = 
     """The model's compiled decoder for this batch size and cache length (and source length, for an
     encoder-decoder), kept for reuse."""
     runners = model.__dict__.setdefault("_mf_decoders", OrderedDict())
-    key = (batch_size, cache_length, source_length)
+    key = (batch_size, cache_length, source_length) if source_length else (batch_size, cache_length)
     if key in runners:
         runners.move_to_end(key)
         return runners[key]
