@@ -23,5 +23,6 @@ def test_core_alone_names_the_missing_distribution(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("plugin", ["mf-llama", "mf-bert", "mf-t5"])
 def test_core_and_one_family_without_gpt(tmp_path, plugin):
-    """`pip install mf-core mf-<family>` alone works, the family's tests included, with no mf-gpt installed."""
+    """`pip install mf-core mf-<family>` alone works, the family's conformance suite included, with no mf-gpt
+    installed."""
     _check(tmp_path, plugin)
