@@ -113,6 +113,10 @@ def test_translation_pipeline_takes_prefixes_and_beams():
     assert len(out) == 2 and len(out[0]) == 2 and all("translation_text" in o for o in out[0])
     with pytest.raises(GenerationError, match="prefix"):
         translator("hello", src_lang="en", tgt_lang="xx")
+    # transformers' task spelling names the language pair
+    paired = pipeline("translation_en_to_de", model=translator.model, tokenizer=translator.tokenizer, max_new_tokens=5)
+    assert paired("All human beings are born free.") == translator("All human beings are born free.", src_lang="en",
+                                                                   tgt_lang="de")
     text2text = pipeline("text2text_generation", model=translator.model, tokenizer=translator.tokenizer,
                          max_new_tokens=4)
     assert set(text2text("summarize: a long text")[0]) == {"generated_text"}

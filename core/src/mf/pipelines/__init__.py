@@ -16,9 +16,16 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     task's default model is used. tokenizer defaults to the model's own.
     kwargs (e.g. max_length=50) apply to every call.
     """
+    import re
+
     from ..auto import AutoTokenizer
     from ..plugins import get_registry
 
+    pair = re.fullmatch(r"translation_([A-Za-z-]+)_to_([A-Za-z-]+)", task)
+    if pair:  # transformers' spelling of a language pair: "translation_en_to_de"
+        task = "translation"
+        kwargs.setdefault("src_lang", pair.group(1))
+        kwargs.setdefault("tgt_lang", pair.group(2))
     spec = get_registry().task(task)
     if spec.pipeline_class is None:
         raise ValueError(f"task '{task}' has no pipeline")
