@@ -79,7 +79,8 @@ def test_autoclass_and_pipeline_examples_run_as_written(tutorial, index):
         width = 256 if "max_length=256" in block else 128
         assert f"shape=[1, {width}]" in out and "50256, 31373" in out.replace("\n", " ").replace("  ", " ")
     if "pipeline" in block:
-        assert out.startswith("[{'text_generation_text': ['I love Beijing, because")
+        # repr() quotes the generated text with " when it contains a ' (random weights can write one)
+        assert re.match(r"\[\{'text_generation_text': \[[\"']I love Beijing, because", out), out[:200]
 
 
 def test_a_preset_without_published_weights_says_so(tutorial):
