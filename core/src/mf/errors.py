@@ -38,3 +38,7 @@ class WeightsNotFoundError(WeightsError, FileNotFoundError):
 
 class TokenizerError(MFError, ValueError):
     """A tokenizer file or input is unusable."""
+
+
+class ImageError(MFError, ValueError):
+    """An image (file, array or processor setting) is unusable."""
