@@ -162,6 +162,25 @@ def _named_tokenizer_class(directory: Path):
     return None
 
 
+class AutoImageProcessor:
+    """The image processor for a preset or directory: its preprocessor_config.json (any Hugging Face image
+    processor type: their settings share one format), else the preset's settings."""
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, **kwargs):
+        from .image_processing import IMAGE_PROCESSOR_CONFIG_NAME, ImageProcessor
+
+        location = locate(name_or_path)
+        if location.directory is None or not (location.directory / IMAGE_PROCESSOR_CONFIG_NAME).is_file():
+            family = get_registry().family(location.preset.model_type) if location.preset is not None else \
+                _family_of(name_or_path)[0]
+            processor_class = family.processor_class
+            if processor_class is None or not issubclass(processor_class, ImageProcessor):
+                raise UnknownNameError(f"model type '{family.model_type}' has no image processor")
+            return processor_class.from_pretrained(name_or_path, **kwargs)
+        return ImageProcessor.from_pretrained(name_or_path, **kwargs)
+
+
 class AutoProcessor:
     """The processor for a preset or directory."""
 

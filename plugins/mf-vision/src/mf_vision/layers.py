@@ -1,0 +1,102 @@
+"""Building blocks the vision families share: patch embedding, position-embedding resizing, drop path.
+
+Everything here is computed from static shapes inside the graph, so a model compiles once per image size
+and needs no per-size tables prepared outside it.
+"""
+import mindspore as ms
+from mindspore import nn, ops, Parameter
+from mindspore.common.initializer import Normal, Zero, initializer
+
+# the cubic convolution constant of PyTorch's (and OpenCV's) bicubic interpolation
+CUBIC_A = -0.75
+
+
+class PatchEmbeddings(nn.Cell):
+    """Non-overlapping patches -> vectors: a convolution with kernel = stride = patch_size, written as one
+    matrix product over flattened patches (no padding: pixels past the last whole patch are dropped, as
+    the strided convolution does). The weight keeps the convolution's shape [hidden, channels, p, p] and
+    the Hugging Face name `projection`."""
+
+    def __init__(self, num_channels: int, hidden_size: int, patch_size: int, init_std: float = 0.02):
+        super().__init__()
+        self.patch_size = patch_size
+        self.hidden_size = hidden_size
+        self.projection = ProjectionWeights(num_channels, hidden_size, patch_size, init_std)
+
+    def construct(self, pixel_values):
+        """[B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p."""
+        batch, channels, height, width = pixel_values.shape
+        p = self.patch_size
+        rows, cols = height // p, width // p
+        x = pixel_values[:, :, :rows * p, :cols * p].reshape(batch, channels, rows, p, cols, p)
+        x = x.transpose(0, 2, 4, 1, 3, 5).reshape(batch * rows * cols, channels * p * p)
+        weight = self.projection.weight.reshape(self.hidden_size, channels * p * p)
+        out = ops.matmul(x, weight.T) + self.projection.bias
+        return out.reshape(batch, rows * cols, self.hidden_size), rows, cols
+
+
+class ProjectionWeights(nn.Cell):
+    """The patch convolution's parameters (weight [hidden, C, p, p], bias [hidden])."""
+
+    def __init__(self, num_channels, hidden_size, patch_size, init_std):
+        super().__init__()
+        self.weight = Parameter(initializer(Normal(init_std), (hidden_size, num_channels, patch_size, patch_size),
+                                            ms.float32), name="weight")
+        self.bias = Parameter(initializer(Zero(), (hidden_size,), ms.float32), name="bias")
+
+
+def _cubic_near(x):
+    """The cubic kernel for |x| <= 1."""
+    return ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1
+
+
+def _cubic_far(x):
+    """The cubic kernel for 1 < |x| < 2."""
+    return ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A
+
+
+def bicubic_matrix(in_size: int, out_size: int):
+    """[out_size, in_size] weights of 1-D bicubic resampling as torch.nn.functional.interpolate(mode="bicubic",
+    align_corners=False) computes it (half-pixel centres, A = -0.75, edge samples repeated)."""
+    scale = in_size / out_size
+    source = (ops.arange(0, out_size, dtype=ms.float32) + 0.5) * scale - 0.5
+    floor = ops.floor(source)
+    t = source - floor
+    start = floor.astype(ms.int32)
+    weights = (_cubic_far(t + 1), _cubic_near(t), _cubic_near(1 - t), _cubic_far(2 - t))
+    matrix = ops.zeros((out_size, in_size), ms.float32)
+    for offset, weight in zip((-1, 0, 1, 2), weights):
+        index = ops.clip(start + offset, 0, in_size - 1)
+        matrix = matrix + ops.one_hot(index, in_size, ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32)) * \
+            weight.reshape(out_size, 1)
+    return matrix
+
+
+def resize_position_grid(grid, rows: int, cols: int):
+    """A square grid of position embeddings [g * g, D] resized bicubically to [rows * cols, D]."""
+    size, dim = grid.shape
+    side = int(round(size ** 0.5))
+    if side * side != size:
+        raise ValueError(f"position embeddings for {size} patches do not form a square grid")
+    if rows == side and cols == side:
+        return grid
+    grid = grid.reshape(side, side * dim)
+    grid = ops.matmul(bicubic_matrix(side, rows), grid).reshape(rows, side, dim)  # along the rows
+    grid = grid.transpose(1, 0, 2).reshape(side, rows * dim)
+    grid = ops.matmul(bicubic_matrix(side, cols), grid).reshape(cols, rows, dim)  # along the columns
+    return grid.transpose(1, 0, 2).reshape(rows * cols, dim)
+
+
+class DropPath(nn.Cell):
+    """Stochastic depth: in training, a residual branch is dropped for a whole example with probability p
+    (the kept ones scaled by 1 / (1 - p)); a no-op in evaluation and when p == 0."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def construct(self, x):
+        if self.training and self.p > 0:
+            keep = ops.dropout(ops.ones((x.shape[0],) + (1,) * (x.ndim - 1), x.dtype), p=self.p, training=True)
+            return x * keep
+        return x
