@@ -5,7 +5,8 @@ from .hookspecs import hookimpl
 @hookimpl
 def mf_register_tasks(registry):
     from . import metrics, tasks
-    from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, QuestionAnsweringPipeline,
+    from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, ImageClassificationPipeline,
+                            QuestionAnsweringPipeline,
                             Text2TextGenerationPipeline, TextClassificationPipeline, TextGenerationPipeline,
                             TokenClassificationPipeline, TranslationPipeline)
 
@@ -33,13 +34,18 @@ def mf_register_tasks(registry):
                       metrics=("bleu", "chrf"), model_role="seq2seq_lm", objective=tasks.Translation())
     registry.add_task("span_corruption", model_role="seq2seq_lm", objective=tasks.SpanCorruption())
     registry.add_task("feature_extraction", pipeline_class=FeatureExtractionPipeline, model_role="base")
+    # image tasks: their default model comes from mf-vision
+    registry.add_task("image_classification", pipeline_class=ImageClassificationPipeline, default_model="vit_base_p16",
+                      metrics=("accuracy",), model_role="image_classification",
+                      objective=tasks.ImageClassification())
 
 
 @hookimpl
 def mf_register_datasets(registry):
     from .data.formats import JsonlFormat, MindRecordFormat, TextFormat
+    from .data.images import IMAGE_FORMATS
 
-    for handler in (MindRecordFormat(), JsonlFormat(), TextFormat()):
+    for handler in (MindRecordFormat(), JsonlFormat(), TextFormat(), *IMAGE_FORMATS):
         registry.add_dataset_format(handler.name, handler)
 
 

@@ -58,6 +58,9 @@ def _flag_type(hint):
         if bool in args and str in args:  # resume_from_checkpoint: true, false or a path
             return lambda text: _bool(text) if str(text).lower() in ("true", "false", "1", "0") else text
         hint = args[0]
+    if typing.get_origin(hint) is list:  # --random_resized_crop_scale 0.5,1
+        item = typing.get_args(hint)[0]
+        return lambda text: [item(part) for part in str(text).split(",") if part.strip()]
     return {bool: _bool, int: int, float: float, str: str}.get(hint, str)
 
 

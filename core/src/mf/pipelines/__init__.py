@@ -2,6 +2,7 @@
 from .base import Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
+from .image_classification import ImageClassificationPipeline
 from .question_answering import QuestionAnsweringPipeline
 from .text2text_generation import Text2TextGenerationPipeline, TranslationPipeline
 from .text_classification import TextClassificationPipeline
@@ -18,7 +19,7 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     """
     import re
 
-    from ..auto import AutoTokenizer
+    from ..auto import AutoImageProcessor, AutoTokenizer
     from ..plugins import get_registry
 
     pair = re.fullmatch(r"translation_([A-Za-z-]+)_to_([A-Za-z-]+)", task)
@@ -36,13 +37,18 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     source = model if isinstance(model, str) else None
     if isinstance(model, str):
         model = _model_for_task(model, spec.model_role)
+    # an image task's "tokenizer" is the model's image processor (image_processor= names it too)
+    images = getattr(spec.pipeline_class, "reads", "text") == "images"
+    loader = AutoImageProcessor if images else AutoTokenizer
+    tokenizer = kwargs.pop("image_processor", None) if tokenizer is None and images else tokenizer
     if tokenizer is None:
         source = source or getattr(model.config, "name_or_path", "")
         if not source:
-            raise ValueError("pass tokenizer= with a model instance that was not loaded from a preset or directory")
-        tokenizer = AutoTokenizer.from_pretrained(source)
+            kind = "image_processor" if images else "tokenizer"
+            raise ValueError(f"pass {kind}= with a model instance that was not loaded from a preset or directory")
+        tokenizer = loader.from_pretrained(source)
     elif isinstance(tokenizer, str):
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        tokenizer = loader.from_pretrained(tokenizer)
     return spec.pipeline_class(model=model, tokenizer=tokenizer, **kwargs)
 
 
@@ -57,6 +63,6 @@ def _model_for_task(name, role):
     return AutoModel.from_pretrained(name)
 
 
-__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "Pipeline", "QuestionAnsweringPipeline",
+__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "ImageClassificationPipeline", "Pipeline", "QuestionAnsweringPipeline",
            "Text2TextGenerationPipeline", "TextClassificationPipeline", "TextGenerationPipeline",
            "TokenClassificationPipeline", "TranslationPipeline", "pipeline"]

@@ -1,11 +1,12 @@
 """The non-causal tasks' objectives: how the Trainer reads, trains and scores each (see objective.py)."""
 from .classification import SequenceClassification
+from .image_classification import ImageClassification
 from .masked_lm import MaskedLanguageModelling, mask_tokens
 from .objective import Examples, Objective
 from .question_answering import QuestionAnswering, best_spans, make_features
 from .token_classification import TokenClassification, read_cluener, read_conll
 from .translation import SpanCorruption, Translation, noise_span_mask, span_corruption
 
-__all__ = ["Examples", "MaskedLanguageModelling", "Objective", "QuestionAnswering", "SequenceClassification",
+__all__ = ["Examples", "ImageClassification", "MaskedLanguageModelling", "Objective", "QuestionAnswering", "SequenceClassification",
            "SpanCorruption", "TokenClassification", "Translation", "best_spans", "make_features", "mask_tokens",
            "noise_span_mask", "read_cluener", "read_conll", "span_corruption"]

@@ -51,7 +51,7 @@ class MaskedLanguageModelling(Objective):
         return Examples(arrays, str(path), {"special_ids": special, "mask_id": tokenizer.mask_token_id,
                                             "vocab_size": len(tokenizer)})
 
-    def collate(self, batch, rng, examples):
+    def collate(self, batch, rng, examples, training=False):
         info = examples.info
         special = np.isin(batch["input_ids"], info["special_ids"]) | (batch["attention_mask"] == 0)
         masked, labels = mask_tokens(batch["input_ids"], special, info["mask_id"], info["vocab_size"], rng,

@@ -43,7 +43,8 @@ class Examples:
 
     @property
     def seq_length(self) -> int:
-        return self.arrays["input_ids"].shape[1]
+        """Tokens per row (0 for examples without tokens, such as images)."""
+        return self.arrays["input_ids"].shape[1] if "input_ids" in self.arrays else 0
 
     def widths(self) -> List[int]:
         """The token widths batches are cut to."""
@@ -104,6 +105,8 @@ class Objective:
     token_outputs: bool = False
     # reduce_outputs keeps one row per example (False: it keeps something else, e.g. masked tokens)
     row_outputs: bool = True
+    # what read() takes to turn the data into arrays: the model's tokenizer ("text") or image processor ("images")
+    reads: str = "text"
 
     def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
         raise NotImplementedError
@@ -124,8 +127,10 @@ class Objective:
             return {}
         return {"num_labels": len(names), "id2label": {str(i): name for i, name in enumerate(names)}}
 
-    def collate(self, batch: Dict[str, np.ndarray], rng: np.random.Generator, examples: Examples):
-        """A batch as the model sees it (masked LM masks tokens here); default: as read."""
+    def collate(self, batch: Dict[str, np.ndarray], rng: np.random.Generator, examples: Examples,
+                training: bool = False):
+        """A batch as the model sees it (masked LM masks tokens here; image classification augments training
+        batches); default: as read."""
         return batch
 
     def reduce_outputs(self, outputs: List[np.ndarray], batch: Dict[str, np.ndarray]) -> List[np.ndarray]:

@@ -226,7 +226,7 @@ class SpanCorruption(Seq2SeqObjective):
                                             "pad": tokenizer.pad_token_id,
                                             "start": tokenizer.pad_token_id if start is None else start})
 
-    def collate(self, batch, rng, examples):
+    def collate(self, batch, rng, examples, training=False):
         info = examples.info
         width, target_width = batch["input_ids"].shape[1], batch["labels"].shape[1]
         out = {name: np.full_like(batch[name], fill) for name, fill in (

@@ -1,7 +1,7 @@
 """TrainingArguments: the tutorial's fields plus what users of MindFormers and transformers expect."""
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from ..errors import MFError
 
@@ -61,6 +61,9 @@ class TrainingArguments:
     predict_with_generate: bool = True        # evaluation generates and scores BLEU / chrF
     generation_max_length: Optional[int] = None  # new tokens when evaluating; default: max_target_length
     generation_num_beams: int = 1
+    # image classification: training-time augmentation of each image (random resized crop, horizontal flip)
+    random_resized_crop_scale: Optional[List[float]] = None  # [min, max] area kept; default [0.08, 1.0]; [1, 1]: off
+    random_flip: bool = True
 
     def __post_init__(self):
         if self.batch_size is not None:
@@ -111,6 +114,9 @@ class TrainingArguments:
                 raise TrainingError(f"{name} must be an integer >= 1, got {value!r}")
         if not isinstance(self.generation_num_beams, int) or self.generation_num_beams < 1:
             raise TrainingError(f"generation_num_beams must be an integer >= 1, got {self.generation_num_beams!r}")
+        scale = self.random_resized_crop_scale
+        if scale is not None and (len(scale) != 2 or not 0 < float(scale[0]) <= float(scale[1]) <= 1):
+            raise TrainingError(f"random_resized_crop_scale must be [min, max] with 0 < min <= max <= 1, got {scale!r}")
         if self.max_grad_norm < 0:
             raise TrainingError(f"max_grad_norm must be >= 0 (0 disables clipping), got {self.max_grad_norm}")
 

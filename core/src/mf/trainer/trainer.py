@@ -52,14 +52,15 @@ class Trainer:
 
     def __init__(self, task: str = "text_generation", model=None, args: Optional[TrainingArguments] = None,
                  train_dataset=None, eval_dataset=None, tokenizer=None, pet_method: str = "",
-                 callbacks: Optional[List[Callback]] = None, compute_metrics=None, **pet_options):
+                 callbacks: Optional[List[Callback]] = None, compute_metrics=None, image_processor=None,
+                 **pet_options):
         self.args = args if args is not None else TrainingArguments()
         if not isinstance(self.args, TrainingArguments):
             raise TypeError(f"args must be TrainingArguments, got {type(self.args).__name__}")
         self.task = get_registry().task(task)
         self.model_source = model if model is not None else self.task.default_model
         self.model: Optional[PreTrainedModel] = model if isinstance(model, PreTrainedModel) else None
-        self._tokenizer = tokenizer
+        self._tokenizer = tokenizer if tokenizer is not None else image_processor
         self.objective = self.task.objective.with_args(self.args) if self.task.objective is not None else None
         self.train_dataset = _check_dataset(train_dataset, "train_dataset", self.objective)
         self.eval_dataset = _check_dataset(eval_dataset, "eval_dataset", self.objective)
@@ -101,22 +102,25 @@ class Trainer:
     # ---- models and tokenizers ---------------------------------------------------------
     @property
     def tokenizer(self):
-        if isinstance(self._tokenizer, str):
-            from ..auto import AutoTokenizer
+        """What turns the data into arrays: the tokenizer, or the image processor for an image task."""
+        from ..auto import AutoImageProcessor, AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(self._tokenizer)
+        loader = AutoImageProcessor if self.objective is not None and self.objective.reads == "images" \
+            else AutoTokenizer
+        if isinstance(self._tokenizer, str):
+            self._tokenizer = loader.from_pretrained(self._tokenizer)
         if self._tokenizer is None:
             source = self.model_source if isinstance(self.model_source, str) else \
                 getattr(getattr(self.model, "config", None), "name_or_path", "")
             if source:
-                from ..auto import AutoTokenizer
-
                 try:
-                    self._tokenizer = AutoTokenizer.from_pretrained(source)
+                    self._tokenizer = loader.from_pretrained(source)
                 except (MFError, OSError):
                     # token data needs no tokenizer; raw text will say it needs one
                     return None
         return self._tokenizer
+
+    image_processor = tokenizer
 
     def _get_model(self, require_weights: bool, weights_from=None, config_updates=None) -> PreTrainedModel:
         config_updates = config_updates or {}
@@ -176,7 +180,9 @@ class Trainer:
         if key not in self._examples:
             tokenizer = self.tokenizer
             if tokenizer is None:
-                raise TrainingError(f"task '{self.task.name}' reads text: pass tokenizer= to the Trainer")
+                raise TrainingError(f"task '{self.task.name}' reads text: pass tokenizer= to the Trainer"
+                                    if self.objective.reads == "text" else
+                                    f"task '{self.task.name}' reads images: pass image_processor= to the Trainer")
             self._examples[key] = self.objective.read(dataset, tokenizer, self._encoder_seq_length(config), config,
                                                       self.args.on_bad_line)
         self._examples[key].group_by_length = self.args.group_by_length
@@ -432,7 +438,7 @@ class Trainer:
         if self.objective is None:
             ids, labels, mask = model_inputs(batch)
             return (ids, labels) if mask is None else (ids, labels, mask)
-        batch = self.objective.collate(batch, rng, self._train_examples)
+        batch = self.objective.collate(batch, rng, self._train_examples, training=True)
         return tuple(self.objective.model_arrays(batch))
 
     def _labelled(self, arrays) -> int:
@@ -596,7 +602,7 @@ class Trainer:
             total_loss, total_count, kept, order = 0.0, 0, [], []
             for batch in examples.batches(size, drop_last=False):
                 order.append(batch["row_index"])
-                real = len(batch["input_ids"])
+                real = len(batch["row_index"])
                 batch = objective.collate(batch, rng, examples)
                 arrays = objective.model_arrays(batch)
                 if real < size:
@@ -664,7 +670,8 @@ def _check_dataset(dataset, name, objective=None):
         raise DatasetError(f"{name} {path} does not exist")
     if objective is not None:  # the task's reader says what is wrong with its format
         return str(path)
-    if not any(handler.detect(path) for _, handler in get_registry().datasets.items()):
+    if not any(handler.detect(path) for _, handler in get_registry().datasets.items()
+               if getattr(handler, "kind", "tokens") == "tokens"):
         raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
                            f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
     return str(path)
