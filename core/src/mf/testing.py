@@ -53,6 +53,16 @@ def _task_data(role, directory):
         path = directory / "pairs.jsonl"
         path.write_text("".join(json.dumps({"source": t, "target": t.upper()}) + "\n" for t in sentences))
         return "translation", path
+    if role == "image_classification":
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        for label, colour in (("red", (220, 40, 40)), ("blue", (40, 40, 220))):
+            (directory / "images" / label).mkdir(parents=True, exist_ok=True)
+            for i in range(4):
+                pixels = np.clip(np.array(colour) + rng.integers(-40, 40, (24, 20, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(pixels).save(directory / "images" / label / f"{i}.png")
+        return "image_classification", directory / "images"
     if role == "masked_lm":
         path = directory / "corpus.txt"
         path.write_text("\n\n".join(sentences * 4))
@@ -103,8 +113,14 @@ def _build(preset_name, role=None, seed=0):
 
 
 def _token_ids(config, batch=2, length=8, seed=0):
+    """Random token ids; for an image model (a config with image_size and no vocabulary), random pixel values
+    [batch, channels, image_size, image_size]."""
+    rng = np.random.default_rng(seed)
+    if getattr(config, "vocab_size", None) is None and getattr(config, "image_size", None):
+        size = int(config.image_size)
+        return rng.standard_normal((batch, int(getattr(config, "num_channels", 3)), size, size)).astype(np.float32)
     vocab = int(config.vocab_size)
-    return np.random.default_rng(seed).integers(0, vocab, (batch, length)).astype(np.int32)
+    return rng.integers(0, vocab, (batch, length)).astype(np.int32)
 
 
 def _outputs(model, ids):
@@ -293,10 +309,10 @@ class FamilyConformance:
         assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one Trainer step"
 
     @pytest.mark.parametrize("role", ["sequence_classification", "token_classification", "question_answering",
-                                      "masked_lm", "seq2seq_lm"])
+                                      "masked_lm", "seq2seq_lm", "image_classification"])
     def test_encoder_role_trains_on_cores_task(self, preset, role, tmp_path):
         """The Trainer trains the role's class on core's task of that role, from the task's data format,
-        with the family's tokenizer; the loss falls."""
+        with the family's tokenizer (or image processor); the loss falls."""
         from .trainer import Trainer, TrainingArguments
 
         if role not in _family(preset).model_classes:
@@ -304,7 +320,8 @@ class FamilyConformance:
         task, data = _task_data(role, tmp_path)
         args = TrainingArguments(output_dir=str(tmp_path / "out"), per_device_train_batch_size=8, max_steps=4,
                                  learning_rate=1e-2, warmup_steps=0, weight_decay=0.0, save_steps=0, logging_steps=1,
-                                 plot_loss=False, seed=0, seq_length=32, shuffle=False)
+                                 plot_loss=False, seed=0, seq_length=32, shuffle=False,
+                                 random_resized_crop_scale=[1.0, 1.0], random_flip=False)
         trainer = Trainer(task=task, model=preset, args=args, train_dataset=str(data), eval_dataset=str(data))
         trainer.train()
         first = trainer.state.log_history[0]["loss"]

@@ -191,7 +191,8 @@ class SwinLayer(nn.Cell):
         batch, _, channels = x.shape
         window = self.window
         if min(height, width) < window:
-            raise ConfigError(f"a Swin stage sees {height}x{width} patches, fewer than its {window}x{window} "
+            # ValueError: graph mode raises only Python's own exception types
+            raise ValueError(f"a Swin stage sees {height}x{width} patches, fewer than its {window}x{window} "
                               f"window; use larger images or a smaller window_size")
         # a grid exactly one window wide has nothing to shift across
         shift = 0 if min(height, width) == window else self.shift
@@ -225,8 +226,11 @@ class SwinPatchMerging(nn.Cell):
         x = x.reshape(batch, height, width, channels)
         if height % 2 or width % 2:
             x = ops.pad(x, (0, 0, 0, width % 2, 0, height % 2))
-        x = ops.concat((x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]), -1)
-        return self.reduction(self.norm(x.reshape(batch, -1, 4 * channels)))
+        rows, cols = x.shape[1] // 2, x.shape[2] // 2
+        # the four patches of each 2x2 block in Hugging Face's order (0,0), (1,0), (0,1), (1,1), concatenated;
+        # a reshape instead of strided slices, whose gradient MindSpore's CPU backend gets wrong
+        x = x.reshape(batch, rows, 2, cols, 2, channels).transpose(0, 1, 3, 4, 2, 5)
+        return self.reduction(self.norm(x.reshape(batch, rows * cols, 4 * channels)))
 
 
 class SwinStage(nn.Cell):
