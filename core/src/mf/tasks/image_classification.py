@@ -57,8 +57,9 @@ def augment(pixels: np.ndarray, rng: np.random.Generator, scale=CROP_SCALE, flip
 
     out = np.empty_like(pixels)
     height, width = pixels.shape[2:]
+    crop = tuple(scale) != (1.0, 1.0)  # scale [1, 1] turns cropping off (torchvision would still fix the ratio)
     for i, image in enumerate(pixels):
-        top, left, h, w = crop_box(rng, height, width, scale)
+        top, left, h, w = crop_box(rng, height, width, scale) if crop else (0, 0, height, width)
         hwc = np.ascontiguousarray(image.transpose(1, 2, 0))
         if (h, w) != (height, width):
             hwc = vision.ResizedCrop(top, left, h, w, (height, width), vision.Inter.BILINEAR)(hwc)

@@ -62,7 +62,7 @@ class TrainingArguments:
     generation_max_length: Optional[int] = None  # new tokens when evaluating; default: max_target_length
     generation_num_beams: int = 1
     # image classification: training-time augmentation of each image (random resized crop, horizontal flip)
-    random_resized_crop_scale: Optional[List[float]] = None  # [min, max] area kept; default [0.08, 1.0]; [1, 1]: off
+    random_resized_crop_scale: Optional[List[float]] = None  # [min, max] area kept; default [0.08, 1.0]; [1, 1]: no crop
     random_flip: bool = True
 
     def __post_init__(self):
