@@ -1,7 +1,8 @@
 """Install a subset of the distributions into a fresh virtual environment and check what a user sees.
 
     python tests/install_subset_check.py VENV_DIR                       # mf-core alone
-    python tests/install_subset_check.py VENV_DIR mf-llama              # mf-core + mf-llama, and its conformance
+    python tests/install_subset_check.py VENV_DIR mf-llama              # then mf-core + mf-llama, its conformance
+    python tests/install_subset_check.py VENV_DIR --one-at-a-time mf-llama mf-bert   # each family alone in turn
 
 GPT-2 names must say to install mf-gpt, `mf plugins` must report nothing broken and list
 exactly the installed distributions, and an installed plugin's conformance suite (mf.testing: loading,
@@ -36,12 +37,8 @@ print("subset checks passed")
 '''
 
 
-def main(venv_dir: Path, plugins) -> int:
-    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
-    python = venv_dir / "bin" / "python"
-    packages = [str(ROOT / "core")] + [str(ROOT / "plugins" / name) for name in plugins]
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *packages, *(["pytest"] if plugins else [])],
-                   check=True)
+def _check_installed(venv_dir: Path, python: Path, plugins) -> int:
+    """What a user with mf-core and `plugins` installed sees."""
     subprocess.run([str(python), "-c", CHECKS], check=True)
     listing = subprocess.run([str(venv_dir / "bin" / "mf"), "plugins"], capture_output=True, text=True)
     print(listing.stdout)
@@ -61,9 +58,30 @@ def main(venv_dir: Path, plugins) -> int:
     return 0
 
 
+def main(venv_dir: Path, plugins, one_at_a_time: bool = False) -> int:
+    """mf-core alone, then with `plugins` (all together, or each alone: installed, checked, uninstalled, so
+    MindSpore is installed once for all of them)."""
+    venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    python = venv_dir / "bin" / "python"
+    pip = [str(python), "-m", "pip", "-q"]
+    subprocess.run([*pip, "install", str(ROOT / "core"), "pytest"], check=True)
+    if _check_installed(venv_dir, python, []):
+        return 1
+    groups = [[name] for name in plugins] if one_at_a_time else ([list(plugins)] if plugins else [])
+    for group in groups:
+        subprocess.run([*pip, "install", *(str(ROOT / "plugins" / name) for name in group)], check=True)
+        if _check_installed(venv_dir, python, group):
+            return 1
+        subprocess.run([*pip, "uninstall", "-y", *group], check=True)
+        print(f"subset checks passed: mf-core {' '.join(group)}")
+    print("subset checks passed")
+    return 0
+
+
 if __name__ == "__main__":
-    plugins = sys.argv[2:]
-    if len(sys.argv) > 1:
-        sys.exit(main(Path(sys.argv[1]), plugins))
+    one_at_a_time = "--one-at-a-time" in sys.argv
+    arguments = [a for a in sys.argv[1:] if a != "--one-at-a-time"]
+    if arguments:
+        sys.exit(main(Path(arguments[0]), arguments[1:], one_at_a_time))
     with tempfile.TemporaryDirectory() as scratch:
-        sys.exit(main(Path(scratch) / "venv", plugins))
+        sys.exit(main(Path(scratch) / "venv", [], one_at_a_time))
