@@ -14,20 +14,21 @@ from .presets import VISION_PRESETS
 MF_PLUGIN_API = ">=1.0,<2"
 
 FAMILIES = {
-    # model_type: (config, {role: class}, card, LoRA targets)
-    "vit": (ViTConfig, {"base": ViTModel, "image_classification": ViTForImageClassification}, VIT_CARD,
-            ("query", "value")),
-    "dinov2": (Dinov2Config, {"base": Dinov2Model, "image_classification": Dinov2ForImageClassification},
+    # model_type: (config, {role: class}, AutoModel's role, card, LoRA targets)
+    "vit": (ViTConfig, {"base": ViTModel, "image_classification": ViTForImageClassification},
+            "image_classification", VIT_CARD, ("query", "value")),
+    # DINOv2 checkpoints are backbones (features); a classifier is trained on them
+    "dinov2": (Dinov2Config, {"base": Dinov2Model, "image_classification": Dinov2ForImageClassification}, "base",
                DINOV2_CARD, ("query", "value")),
-    "swin": (SwinConfig, {"base": SwinModel, "image_classification": SwinForImageClassification}, SWIN_CARD,
-             ("query", "value")),
+    "swin": (SwinConfig, {"base": SwinModel, "image_classification": SwinForImageClassification},
+             "image_classification", SWIN_CARD, ("query", "value")),
 }
 
 
 @hookimpl
 def mf_register_models(registry):
-    for model_type, (config_class, roles, card, targets) in FAMILIES.items():
-        registry.add_model_family(model_type, config_class, roles, default_role="image_classification",
+    for model_type, (config_class, roles, default_role, card, targets) in FAMILIES.items():
+        registry.add_model_family(model_type, config_class, roles, default_role=default_role,
                                   processor_class=ImageProcessor, converter=convert, hf_model_types=(model_type,),
                                   pet_target_modules=targets, card=card)
         registry.export(config_class, *roles.values())
