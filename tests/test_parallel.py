@@ -86,6 +86,15 @@ def test_bert_token_classification_data_parallel_and_optimizer_shard_equal_one_p
 
 
 @pytest.mark.slow
+def test_vit_image_classification_data_parallel_and_optimizer_shard_equal_one_process(tmp_path):
+    """ViT's parallel modes in the tutorial's table (data parallel, optimizer shard), augmentation on: the
+    global batch is augmented from the step's generator before its rows are split across ranks."""
+    ref = reference(tmp_path, "vit", "adamw")
+    compare(ref, run_layout(tmp_path, 2, "dp2", "vit", 2, 1, 1, False, "adamw"))
+    compare(ref, run_layout(tmp_path, 2, "zero", "vit", 2, 1, 1, True, "adamw"))
+
+
+@pytest.mark.slow
 def test_t5_translation_data_parallel_and_optimizer_shard_equal_one_process(tmp_path):
     """T5's parallel modes in the tutorial's table (data parallel, optimizer shard): the encoder-decoder's
     loss is the global mean over labelled target tokens, however many each rank holds. SGD: T5's relative

@@ -1,11 +1,12 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama|bert|t5 dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|bert|t5|vit dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
 a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
 labels hidden unevenly so that ranks hold different numbers of labelled tokens; t5 trains translation
-(an encoder-decoder) on targets of uneven lengths.
+(an encoder-decoder) on targets of uneven lengths; vit trains image classification with its training-time
+augmentation on (random crops and flips, drawn for the global batch before it is split across ranks).
 """
 import json
 import sys
@@ -39,6 +40,11 @@ elif family == "t5":
     model = T5ForConditionalGeneration(T5Config(vocab_size=101, d_model=32, d_kv=8, d_ff=64, num_layers=2,
                                                 num_heads=4, relative_attention_num_buckets=8,
                                                 relative_attention_max_distance=16, dropout_rate=0.0))
+elif family == "vit":
+    from mf_vision import ViTConfig, ViTForImageClassification
+
+    model = ViTForImageClassification(ViTConfig(image_size=16, patch_size=4, hidden_size=32, num_hidden_layers=2,
+                                                num_attention_heads=4, intermediate_size=64, num_labels=5))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))
@@ -67,6 +73,15 @@ if family == "t5":
                        "decoder_input_ids": decoder, "decoder_attention_mask": (decoder > 0).astype(np.int32),
                        "labels": labels}, info={"references": []})
     task = "translation"
+if family == "vit":
+    from mf.image_processing import ImageProcessor
+    from mf.tasks import Examples
+
+    data = np.random.default_rng(0)
+    blocks = Examples({"pixel_values": data.integers(0, 256, (64, 3, 16, 16)).astype(np.uint8),
+                       "labels": data.integers(0, 5, 64).astype(np.int32)},
+                      info={"label_names": [f"L{i}" for i in range(5)], "processor": ImageProcessor(size=16)})
+    task = "image_classification"
 args = TrainingArguments(output_dir=str(out_dir), batch_size=8 // dp, learning_rate=1e-2, max_steps=3,
                          logging_steps=1, save_steps=0, weight_decay=0.1, max_grad_norm=1.0, plot_loss=False,
                          optim=optim)
