@@ -36,7 +36,7 @@ schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / 
 rng = np.random.default_rng(0)
 model.train()
 start = time.perf_counter()
-step = 0
+step, ends = 0, []
 while step < total:
     order = rng.permutation(len(train_x))
     for i in range(steps_per_epoch):
@@ -50,6 +50,7 @@ while step < total:
         schedule.step()
         optimizer.zero_grad()
         step += 1
+        ends.append(time.perf_counter())
 seconds = time.perf_counter() - start
 model.eval()
 correct = 0
@@ -57,4 +58,4 @@ with torch.no_grad():
     for i in range(0, len(test_x), 500):
         correct += int((model(pixel_values=pixels(test_x[i:i + 500])).logits.argmax(-1).numpy() ==
                         test_y[i:i + 500]).sum())
-print(json.dumps({"accuracy": correct / len(test_x), "epoch_seconds": seconds / epochs, "step_ms": 1000 * seconds / step}))
+print(json.dumps({"accuracy": correct / len(test_x), "epoch_seconds": seconds / epochs, "step_ms": 1000 * (ends[-1] - ends[5]) / (len(ends) - 6)}))

@@ -144,3 +144,31 @@ def test_the_pipeline_takes_real_photos_of_any_size():
     classify = pipeline("image_classification", model=model, image_processor=AutoImageProcessor.from_pretrained("vit_tiny"))
     results = classify([str(IMAGES / "chelsea.png"), str(IMAGES / "horse.png"), str(IMAGES / "rocket.jpg")])
     assert len(results) == 3 and all(len(r) == 2 for r in results)  # vit_tiny has two labels
+
+
+@pytest.mark.skipif(not IMAGES.is_dir(), reason=f"the shared photos are not at {IMAGES}")
+def test_the_tutorials_pipeline_fetches_vit_base_p16_from_the_hub(tmp_path):
+    """`pipeline("image_classification", model="vit_base_p16")` downloads google/vit-base-patch16-224 (served here
+    by a local stand-in holding a tiny ViT with five labels and its preprocessor_config.json)."""
+    import os
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).parent))  # the test helper beside this file (pytest's importlib mode)
+    from hub_server import HubServer
+
+    fixture = Path(__file__).resolve().parents[1] / "plugins" / "mf-vision" / "tests" / "fixtures" / "tiny-vit"
+    repo = tmp_path / "vit-base-patch16-224"
+    shutil.copytree(fixture, repo)
+    (repo / "preprocessor_config.json").write_text(json.dumps(
+        {"image_processor_type": "ViTImageProcessor", "size": {"height": 32, "width": 32}, "resample": 2,
+         "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}))
+    code = ("from mf import pipeline\n"
+            "classify = pipeline(task='image_classification', model='vit_base_p16')\n"
+            f"print(classify({str(IMAGES / 'chelsea.png')!r}, top_k=3))\n")
+    with HubServer({"google/vit-base-patch16-224": repo}) as hub:
+        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf"),
+               "MF_HOME": str(tmp_path / "mf"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranked = eval(result.stdout.strip().splitlines()[-1])  # the printed list of {'label', 'score'}
+    assert len(ranked) == 3 and {r["label"] for r in ranked} <= {"cat", "dog", "boat", "plane", "horse"}
