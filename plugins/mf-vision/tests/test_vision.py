@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mindspore import Tensor
 
-from mf import AutoConfig, AutoModel
+from mf import AutoModel
 from mf.errors import ConfigError
 from mf.testing import isolate_caches
 from mf_vision import (Dinov2ForImageClassification, Dinov2Model, SwinConfig, SwinForImageClassification, SwinModel,

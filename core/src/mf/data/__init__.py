@@ -11,7 +11,8 @@ def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail") ->
     path = Path(source).expanduser()
     if not path.exists():
         raise DatasetError(f"dataset path {path} does not exist")
-    handlers = [(name, h) for name, h in get_registry().datasets.items() if getattr(h, "kind", "tokens") == "tokens"]
+    handlers = [(name, h) for name, h in get_registry().datasets.items()
+                if getattr(h, "kind", "tokens") == "tokens"]  # image formats are read by image tasks
     for name, handler in handlers:
         if handler.detect(path):
             return handler.load(path, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line)

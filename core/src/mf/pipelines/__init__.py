@@ -63,6 +63,7 @@ def _model_for_task(name, role):
     return AutoModel.from_pretrained(name)
 
 
-__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "ImageClassificationPipeline", "Pipeline", "QuestionAnsweringPipeline",
+__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "ImageClassificationPipeline", "Pipeline",
+           "QuestionAnsweringPipeline",
            "Text2TextGenerationPipeline", "TextClassificationPipeline", "TextGenerationPipeline",
            "TokenClassificationPipeline", "TranslationPipeline", "pipeline"]

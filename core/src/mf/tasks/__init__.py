@@ -7,6 +7,7 @@ from .question_answering import QuestionAnswering, best_spans, make_features
 from .token_classification import TokenClassification, read_cluener, read_conll
 from .translation import SpanCorruption, Translation, noise_span_mask, span_corruption
 
-__all__ = ["Examples", "ImageClassification", "MaskedLanguageModelling", "Objective", "QuestionAnswering", "SequenceClassification",
+__all__ = ["Examples", "ImageClassification", "MaskedLanguageModelling", "Objective", "QuestionAnswering",
+           "SequenceClassification",
            "SpanCorruption", "TokenClassification", "Translation", "best_spans", "make_features", "mask_tokens",
            "noise_span_mask", "read_cluener", "read_conll", "span_corruption"]

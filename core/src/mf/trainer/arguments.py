@@ -62,7 +62,8 @@ class TrainingArguments:
     generation_max_length: Optional[int] = None  # new tokens when evaluating; default: max_target_length
     generation_num_beams: int = 1
     # image classification: training-time augmentation of each image (random resized crop, horizontal flip)
-    random_resized_crop_scale: Optional[List[float]] = None  # [min, max] area kept; default [0.08, 1.0]; [1, 1]: no crop
+    # [min, max] share of the area kept; default [0.08, 1.0]; [1, 1]: no crop
+    random_resized_crop_scale: Optional[List[float]] = None
     random_flip: bool = True
 
     def __post_init__(self):
