@@ -202,7 +202,8 @@ class ImageProcessor:
         return array
 
     # ---- the public call -----------------------------------------------------------------
-    def __call__(self, images=None, return_tensors: Optional[str] = None, **unused):
+    def __call__(self, images=None, return_tensors: Optional[str] = None, image_input=None, **unused):
+        images = images if images is not None else image_input  # image_input: MindFormers' processors' name
         if images is None:
             raise ImageError(f"{type(self).__name__} needs images (paths, PIL images or arrays)")
         batched = isinstance(images, (list, tuple)) or (isinstance(images, np.ndarray) and images.ndim == 4)
