@@ -50,3 +50,10 @@ def fresh_plugins():
     use_plugin_set(None)
     yield
     use_plugin_set(None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with slow (multi-process, environment-building) tests first: with `./dev test`'s two workers taking
+    a file at a time, the long files start at once instead of ending the run on one worker."""
+    slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_files)  # stable: order kept otherwise
