@@ -36,6 +36,7 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--flip", action="store_true", help="mf: random horizontal flips while training")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
@@ -46,8 +47,8 @@ def main():
         (model_dir / "config.json").write_text(json.dumps(MODEL))
         (model_dir / "preprocessor_config.json").write_text(json.dumps(PROCESSOR))
         common = [str(FASHION), str(model_dir), str(args.epochs), str(args.batch), str(args.lr)]
-        mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common], capture_output=True,
-                            text=True)
+        mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip))],
+                            capture_output=True, text=True)
         if mf.returncode != 0:
             raise SystemExit(mf.stderr[-4000:])
         mf = json.loads(mf.stdout.strip().splitlines()[-1])

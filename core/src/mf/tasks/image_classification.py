@@ -7,7 +7,6 @@ RandomHorizontalFlip do (crop boxes and flips drawn from the Trainer's seeded ge
 sees the same batches; the crops resized with mindspore.dataset.vision), then rescaled and normalised.
 Evaluation takes the images as processed, without augmentation.
 """
-import copy
 import math
 
 import numpy as np
@@ -77,14 +76,6 @@ class ImageClassification(Objective):
     formats = ('a folder of class folders of images, IDX files (*-images-idx3-ubyte[.gz] beside '
                '*-labels-idx1-ubyte[.gz]), or JSONL lines {"image": path, "label": ...}')
 
-    def __init__(self):
-        self.args = None
-
-    def with_args(self, args):
-        out = copy.copy(self)
-        out.args = args
-        return out
-
     def read(self, source, processor, seq_length=None, config=None, on_bad_line="fail") -> Examples:
         from ..data.images import read_labelled_images
         from ..image_processing import ImageProcessor, center_crop, load_image, resized_shape
@@ -113,10 +104,8 @@ class ImageClassification(Objective):
     def collate(self, batch, rng, examples, training=False):
         pixels = batch["pixel_values"]
         if training:
-            scale = self.args.random_resized_crop_scale if self.args is not None and \
-                self.args.random_resized_crop_scale is not None else CROP_SCALE
-            flip = self.args.random_flip if self.args is not None else True
-            pixels = augment(pixels, rng, tuple(float(v) for v in scale), flip)
+            scale = tuple(float(v) for v in self._option("random_resized_crop_scale", CROP_SCALE))
+            pixels = augment(pixels, rng, scale, self._option("random_flip", True))
         processor = examples.info["processor"]
         values = np.stack([processor.rescale_and_normalize(image) for image in pixels])
         return {**batch, "pixel_values": values}

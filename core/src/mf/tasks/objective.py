@@ -6,6 +6,7 @@ the labels), says which config fields the data implies (num_labels, id2label), a
 model's outputs on the evaluation set into the task's metrics. The model computes its own loss
 (the role contract: construct(..., labels) -> (loss, *outputs), a mean over labelled items).
 """
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
@@ -111,10 +112,20 @@ class Objective:
     def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
         raise NotImplementedError
 
+    # the TrainingArguments of the Trainer this copy serves (None: the task's defaults)
+    args = None
+
     def with_args(self, args) -> "Objective":
-        """The objective for one Trainer's TrainingArguments (a task with options of its own, such as
-        translation's languages, returns a configured copy)."""
-        return self
+        """A copy of the objective for one Trainer's TrainingArguments (tasks with options of their own, such as
+        translation's languages or image augmentation, read them with _option)."""
+        out = copy.copy(self)
+        out.args = args
+        return out
+
+    def _option(self, name, default=None):
+        """A TrainingArguments field, or `default` when there are none or it is None."""
+        value = getattr(self.args, name, None) if self.args is not None else None
+        return default if value is None else value
 
     def generation_metrics(self, model, tokenizer, examples: Examples, batch_size: int) -> Dict[str, float]:
         """Metrics that need the model to generate (translation's BLEU); default: none."""

@@ -13,7 +13,6 @@ BLEU and chrF.
 span_corruption (T5's pre-training objective) reads plain text and, in every batch afresh, replaces
 random spans of the tokens by sentinels; the target lists the dropped spans after their sentinels.
 """
-import copy
 from typing import Dict, List
 
 import numpy as np
@@ -63,18 +62,6 @@ class Seq2SeqObjective(Objective):
     role = "seq2seq_lm"
     label_names = ("labels",)
     row_outputs = False
-
-    def __init__(self):
-        self.args = None
-
-    def with_args(self, args):
-        out = copy.copy(self)
-        out.args = args
-        return out
-
-    def _option(self, name, default=None):
-        value = getattr(self.args, name, None) if self.args is not None else None
-        return default if value is None else value
 
     def model_arrays(self, batch):
         return [batch[name].astype(np.int32) for name in SEQ2SEQ_NAMES]
