@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--flip", action="store_true", help="mf: random horizontal flips while training")
+    parser.add_argument("--patch-size", type=int, default=4, help="4: a 7x7 grid of patches; 7: 4x4")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
@@ -44,7 +45,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         model_dir = Path(work) / "vit-fashion"
         model_dir.mkdir()
-        (model_dir / "config.json").write_text(json.dumps(MODEL))
+        (model_dir / "config.json").write_text(json.dumps(dict(MODEL, patch_size=args.patch_size)))
         (model_dir / "preprocessor_config.json").write_text(json.dumps(PROCESSOR))
         common = [str(FASHION), str(model_dir), str(args.epochs), str(args.batch), str(args.lr)]
         mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip))],
