@@ -79,16 +79,22 @@ def test_sum_of_squares():
     assert abs(float(kernels.op("sum_of_squares")(Tensor(x)).asnumpy()[0]) - float((x.astype(np.float64) ** 2).sum())) < 1e-2
 
 
-@pytest.mark.parametrize("batch, heads, groups, length, dim", [(2, 4, 4, 5, 8), (3, 6, 2, 7, 16), (1, 2, 1, 9, 4)])
-def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, heads, groups, length, dim):
+@pytest.mark.parametrize("batch, heads, groups, length, keys, dim", [
+    (2, 4, 4, 5, 5, 8), (3, 6, 2, 7, 7, 16), (1, 2, 1, 9, 9, 4),
+    (2, 2, 1, 150, 150, 20),  # several chunks of query rows, a head size that is not a whole register tile
+    (2, 3, 3, 3, 70, 12),  # cross-attention: fewer queries than keys, padding mask only
+])
+def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, heads, groups, length, keys, dim):
     from mf.nn import DotProductAttention, Dropout, causal_mask_bias, padding_mask_bias
 
     rng = np.random.default_rng(0)
     query = Tensor(rng.standard_normal((batch, length, heads, dim)).astype(np.float32))
-    key, value = (Tensor(rng.standard_normal((batch, length, groups, dim)).astype(np.float32)) for _ in range(2))
-    mask = np.ones((batch, length), np.int32)
-    mask[0, :2] = 0  # left padding: batch 0's first query row sees no key at all
-    bias = causal_mask_bias(length) + padding_mask_bias(Tensor(mask))
+    key, value = (Tensor(rng.standard_normal((batch, keys, groups, dim)).astype(np.float32)) for _ in range(2))
+    mask = np.ones((batch, keys), np.int32)
+    mask[0, :2] = 0  # left padding: with the causal mask, batch 0's first query row sees no key at all
+    bias = padding_mask_bias(Tensor(mask))
+    if length == keys:
+        bias = bias + causal_mask_bias(length)
     weights = Tensor(rng.standard_normal((batch, length, heads * dim)).astype(np.float32))
     fused = DotProductAttention(0.3, Dropout(0.0))
     assert fused.fused is not None

@@ -53,20 +53,29 @@ void column_sum(const float *x, int64_t rows, int64_t cols, float *out) {
 // ---- attention helpers -----------------------------------------------------------------
 // Biases at or below this mark a key as hidden (mf's masks use -1e9).
 constexpr float kHidden = -1e8f;
-// Query rows handled together: each key (and key column) loaded once serves all of them.
-constexpr int kTile = 4;
+// Query rows one work item handles at most: the scores of a chunk are [kChunk, keys] floats.
+constexpr int64_t kChunk = 64;
+// Register tile of the small GEMM below: kRows rows by kCols columns of accumulators.
+constexpr int64_t kRows = 4, kCols = 16;
+
+int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // Shapes of one fused attention call, token-major (as the projections produce them, so no
 // transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, 1, Tb, L] with
 // Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows).
 struct AttentionShape {
   int64_t batch, rows, heads, dim, keys, groups, bias_batch, bias_rows;
+  int64_t padded_dim, padded_keys;  // rounded up to whole register tiles (kCols)
+  int64_t chunk;                     // query rows per chunk: kChunk, or all of them rounded up to kRows
 
   AttentionShape(int *ndims, int64_t **shapes) {
     batch = shapes[0][0], rows = shapes[0][1], heads = shapes[0][2], dim = shapes[0][3];
     keys = shapes[1][1], groups = shapes[1][2];
     bias_batch = shapes[3][0], bias_rows = shapes[3][ndims[3] - 2];
+    padded_dim = round_up(dim, kCols), padded_keys = round_up(keys, kCols);
+    chunk = std::min(kChunk, round_up(rows, kRows));
   }
+  int64_t chunks() const { return (rows + chunk - 1) / chunk; }
   // offset of query (or output) row i of head h
   int64_t q_offset(int64_t b, int64_t h, int64_t i) const { return ((b * rows + i) * heads + h) * dim; }
   // offset of key (or value) 0 of group g; key j is j * kv_stride() further
@@ -78,74 +87,114 @@ struct AttentionShape {
   int64_t group_of(int64_t h) const { return h / (heads / groups); }
 };
 
-// keys x[j * stride + c] -> xt [D, L], so that scores are D vectorised passes over the keys
-void transpose_keys(const float *x, int64_t keys, int64_t dim, int64_t stride, float *xt) {
-  for (int64_t j = 0; j < keys; ++j)
-    for (int64_t c = 0; c < dim; ++c) xt[c * keys + j] = x[j * stride + c];
-}
-
-// One tile of up to kTile query rows of one head: their bias rows, which keys [lo, hi) any of
-// them can see, and whether each row applies its mask (a row that sees no key attends to every
-// key, as the unfused softmax over equal, fully masked scores does).
-struct RowTile {
-  int n = 0;
-  int64_t lo = 0, hi = 0;
-  const float *bias[kTile];
-  bool use_mask[kTile];
-
-  RowTile(const AttentionShape &s, const float *all_bias, int64_t b, int64_t first, int64_t count) : n(count) {
-    lo = s.keys, hi = 0;
-    for (int r = 0; r < n; ++r) {
-      bias[r] = s.bias_row(all_bias, b, first + r);
-      int64_t first_visible = s.keys, last_visible = -1;
-      for (int64_t j = 0; j < s.keys; ++j)
-        if (bias[r][j] > kHidden) {
-          first_visible = std::min(first_visible, j);
-          last_visible = j;
+// c [m, n] = a [m, k] . b [k, n] (or += with accumulate), row-major with leading dimensions;
+// m a multiple of kRows and n of kCols (callers pad with zeros). The kRows x kCols accumulators
+// stay in registers over the whole k loop: attention's products are too small for a BLAS call
+// to pay off, and MindSpore's batched matmul would need the head transposes this kernel avoids.
+void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
+                int64_t n, int64_t k, bool accumulate) {
+  for (int64_t i = 0; i < m; i += kRows)
+    for (int64_t j = 0; j < n; j += kCols) {
+      float acc[kRows][kCols] = {};
+      for (int64_t p = 0; p < k; ++p) {
+        const float *brow = b + p * ldb + j;
+        for (int r = 0; r < kRows; ++r) {
+          const float ar = a[(i + r) * lda + p];
+#pragma omp simd
+          for (int x = 0; x < kCols; ++x) acc[r][x] += ar * brow[x];
         }
-      use_mask[r] = last_visible >= 0;
-      if (!use_mask[r]) first_visible = 0, last_visible = s.keys - 1;
-      lo = std::min(lo, first_visible);
-      hi = std::max(hi, last_visible + 1);
-    }
-  }
-  bool visible(int r, int64_t j) const { return !use_mask[r] || bias[r][j] > kHidden; }
-};
-
-// out[r][j] = x_r . key_j for the tile's rows r and keys j in [lo, hi), from transposed keys kt [D, L]
-void tile_dots(const float *const *x, const RowTile &t, const float *kt, int64_t keys, int64_t dim, float *out) {
-  for (int r = 0; r < t.n; ++r)
-    for (int64_t j = t.lo; j < t.hi; ++j) out[r * keys + j] = 0.f;
-  for (int64_t c = 0; c < dim; ++c) {
-    const float *col = kt + c * keys;
-    for (int r = 0; r < t.n; ++r) {
-      const float xc = x[r][c];
-      float *row = out + r * keys;
+      }
+      for (int r = 0; r < kRows; ++r) {
+        float *crow = c + (i + r) * ldc + j;
 #pragma omp simd
-      for (int64_t j = t.lo; j < t.hi; ++j) row[j] += xc * col[j];
+        for (int x = 0; x < kCols; ++x) crow[x] = (accumulate ? crow[x] : 0.f) + acc[r][x];
+      }
     }
-  }
 }
 
-// scores (dots) -> softmax probabilities over each row's visible keys in [lo, hi); hidden keys get 0
-void tile_softmax(const RowTile &t, float scale, int64_t keys, float *scores) {
-  for (int r = 0; r < t.n; ++r) {
-    float *row = scores + r * keys;
-    const float *bias = t.bias[r];
-    float m = std::numeric_limits<float>::lowest();
-    for (int64_t j = t.lo; j < t.hi; ++j) {
-      row[j] = row[j] * scale + bias[j];
-      if (t.visible(r, j)) m = std::max(m, row[j]);
+// rows x cols block of a strided tensor (row r at src + r * stride) -> dst [rows, ld], zero-padded
+// to padded_rows and ld columns; transposed when transpose (dst [cols, ld] then, padded likewise).
+void pack(const float *src, int64_t stride, int64_t rows, int64_t cols, bool transpose, float *dst, int64_t ld,
+          int64_t padded_rows) {
+  if (!transpose) {
+    for (int64_t r = 0; r < padded_rows; ++r) {
+      float *out = dst + r * ld;
+      int64_t c = 0;
+      if (r < rows)
+        for (; c < cols; ++c) out[c] = src[r * stride + c];
+      for (; c < ld; ++c) out[c] = 0.f;
     }
-    float total = 0.f;
-    for (int64_t j = t.lo; j < t.hi; ++j) {
-      const float p = t.visible(r, j) ? std::exp(row[j] - m) : 0.f;
-      row[j] = p;
-      total += p;
-    }
-    const float inv = 1.f / total;
+    return;
+  }
+  for (int64_t c = 0; c < padded_rows; ++c) std::fill(dst + c * ld, dst + (c + 1) * ld, 0.f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ld + r] = src[r * stride + c];
+}
+
+// Which keys a chunk of query rows can see: [lo, hi) over all its rows, in whole register tiles.
+// A row that sees no key attends to every key, as the unfused softmax over equal, fully masked
+// scores does.
+void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t first, int64_t count, int64_t *lo,
+                  int64_t *hi) {
+  int64_t low = s.keys, high = 0;
+  for (int64_t i = first; i < first + count; ++i) {
+    const float *row = s.bias_row(bias, b, i);
+    int64_t first_visible = s.keys, last_visible = -1;
+    for (int64_t j = 0; j < s.keys; ++j)
+      if (row[j] > kHidden) {
+        first_visible = std::min(first_visible, j);
+        last_visible = j;
+      }
+    if (last_visible < 0) first_visible = 0, last_visible = s.keys - 1;
+    low = std::min(low, first_visible);
+    high = std::max(high, last_visible + 1);
+  }
+  *lo = low / kCols * kCols;
+  *hi = std::min(round_up(high, kCols), s.padded_keys);
+}
+
+// One row of scores over keys [lo, hi) -> softmax probabilities; hidden and padding keys get 0.
+// Both passes are branch-free so that the compiler vectorises them (exp included, through glibc's
+// vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0.
+void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t keys, float scale) {
+  constexpr float kMaskedScore = -1e30f;
+  bool any_visible = false;
+  for (int64_t j = lo; j < std::min(hi, keys); ++j) any_visible |= bias[j] > kHidden;
+  const int64_t end = std::min(hi, keys);
+  float m = std::numeric_limits<float>::lowest();
+#pragma omp simd reduction(max : m)
+  for (int64_t j = lo; j < end; ++j) {
+    const float score = row[j] * scale + bias[j];
+    row[j] = (any_visible && bias[j] <= kHidden) ? kMaskedScore : score;
+    m = std::max(m, row[j]);
+  }
+  float total = 0.f;
+#pragma omp simd reduction(+ : total)
+  for (int64_t j = lo; j < end; ++j) {
+    const float p = std::exp(row[j] - m);
+    row[j] = p;
+    total += p;
+  }
+  const float inv = 1.f / total;
 #pragma omp simd
-    for (int64_t j = t.lo; j < t.hi; ++j) row[j] *= inv;
+  for (int64_t j = lo; j < end; ++j) row[j] *= inv;
+  for (int64_t j = end; j < hi; ++j) row[j] = 0.f;
+}
+
+// Scores of a chunk's query rows (packed [chunk, padded_dim]) against keys [lo, hi) (packed
+// transposed [padded_dim, padded_keys]) -> probabilities in probs [chunk, padded_keys]
+// (columns [lo, hi) only); the rows past count stay 0.
+void chunk_probabilities(const AttentionShape &s, const float *bias, int64_t b, int64_t first, int64_t count,
+                         int64_t lo, int64_t hi, float scale, const float *queries, const float *keys_t,
+                         float *probs) {
+  small_gemm(queries, s.padded_dim, keys_t + lo, s.padded_keys, probs + lo, s.padded_keys, s.chunk, hi - lo,
+             s.padded_dim, false);
+  for (int64_t r = 0; r < s.chunk; ++r) {
+    float *row = probs + r * s.padded_keys;
+    if (r < count)
+      softmax_row(row, s.bias_row(bias, b, first + r), lo, hi, s.keys, scale);
+    else
+      std::fill(row + lo, row + hi, 0.f);
   }
 }
 
@@ -576,8 +625,10 @@ int RotaryBackward(int, void **params, int *, int64_t **shapes, const char **, v
 // ---- attention: softmax(scale * q k^T + bias) v, without materialising the scores ---------
 // in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, 1, Tb, L], scale [1]
 // out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept).
-// Query head h reads key/value head h / (H / G) (grouped-query attention). Keys outside the
-// visible range of a tile of rows (the upper triangle of a causal mask) cost nothing.
+// Query head h reads key/value head h / (H / G) (grouped-query attention). Work goes in chunks of
+// kChunk query rows, copied with their keys and values into zero-padded blocks so that every
+// product is one small_gemm; keys outside a chunk's visible range (the upper triangle of a
+// causal mask) cost nothing.
 int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *q = static_cast<const float *>(params[0]);
   const float *k = static_cast<const float *>(params[1]);
@@ -586,41 +637,25 @@ int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const cha
   const float scale = *static_cast<const float *>(params[4]);
   float *o = static_cast<float *>(params[5]);
   const AttentionShape s(ndims, shapes);
-  constexpr int64_t kChunk = 64;  // query rows per work item
-  const int64_t chunks = (s.rows + kChunk - 1) / kChunk;
-  const int64_t stride = s.kv_stride();
+  const int64_t chunks = s.chunks(), rows = s.chunk, dp = s.padded_dim, lp = s.padded_keys;
+  const int64_t q_stride = s.heads * s.dim, kv_stride = s.kv_stride();
 #pragma omp parallel
   {
-    std::vector<float> kt(s.dim * s.keys), probs(kTile * s.keys);
+    std::vector<float> queries(rows * dp), keys_t(dp * lp), values(lp * dp), probs(rows * lp), out(rows * dp);
 #pragma omp for collapse(3) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t h = 0; h < s.heads; ++h)
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-          const int64_t g = s.group_of(h);
-          const float *values = v + s.kv_offset(b, g);
-          transpose_keys(k + s.kv_offset(b, g), s.keys, s.dim, stride, kt.data());
-          const int64_t end = std::min(s.rows, (chunk + 1) * kChunk);
-          for (int64_t first = chunk * kChunk; first < end; first += kTile) {
-            const RowTile t(s, bias, b, first, std::min<int64_t>(kTile, end - first));
-            const float *x[kTile];
-            float *out[kTile];
-            for (int r = 0; r < t.n; ++r) {
-              x[r] = q + s.q_offset(b, h, first + r);
-              out[r] = o + s.q_offset(b, h, first + r);
-              std::fill(out[r], out[r] + s.dim, 0.f);
-            }
-            tile_dots(x, t, kt.data(), s.keys, s.dim, probs.data());
-            tile_softmax(t, scale, s.keys, probs.data());
-            for (int64_t j = t.lo; j < t.hi; ++j) {
-              const float *vj = values + j * stride;
-              for (int r = 0; r < t.n; ++r) {
-                const float p = probs[r * s.keys + j];
-                float *orow = out[r];
-#pragma omp simd
-                for (int64_t c = 0; c < s.dim; ++c) orow[c] += p * vj[c];
-              }
-            }
-          }
+          const int64_t g = s.group_of(h), first = chunk * rows, count = std::min(rows, s.rows - first);
+          int64_t lo, hi;
+          visible_keys(s, bias, b, first, count, &lo, &hi);
+          pack(q + s.q_offset(b, h, first), q_stride, count, s.dim, false, queries.data(), dp, rows);
+          pack(k + s.kv_offset(b, g), kv_stride, s.keys, s.dim, true, keys_t.data(), lp, dp);
+          pack(v + s.kv_offset(b, g), kv_stride, s.keys, s.dim, false, values.data(), dp, lp);
+          chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
+          small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, out.data(), dp, rows, dp, hi - lo, false);
+          for (int64_t r = 0; r < count; ++r)
+            std::copy(out.data() + r * dp, out.data() + r * dp + s.dim, o + s.q_offset(b, h, first + r));
         }
   }
   return 0;
@@ -642,65 +677,59 @@ int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const ch
   float *dk = static_cast<float *>(params[8]);
   float *dv = static_cast<float *>(params[9]);
   const AttentionShape s(ndims, shapes);
-  const int64_t per_group = s.heads / s.groups, stride = s.kv_stride();
+  const int64_t per_group = s.heads / s.groups, chunks = s.chunks(), rows = s.chunk;
+  const int64_t dp = s.padded_dim, lp = s.padded_keys, q_stride = s.heads * s.dim, kv_stride = s.kv_stride();
 #pragma omp parallel
   {
-    std::vector<float> kt(s.dim * s.keys), vt(s.dim * s.keys), probs(kTile * s.keys), dprobs(kTile * s.keys);
-    std::vector<float> zeros(s.dim, 0.f), scratch(s.dim);
+    std::vector<float> keys(lp * dp), keys_t(dp * lp), values_t(dp * lp), dkeys(lp * dp), dvalues(lp * dp);
+    std::vector<float> queries(rows * dp), grads(rows * dp), probs(rows * lp), dscores(rows * lp);
+    std::vector<float> transposed(lp * rows), dqueries(rows * dp);
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t g = 0; g < s.groups; ++g) {
         const int64_t base = s.kv_offset(b, g);
-        const float *keys = k + base;
-        float *dkeys = dk + base, *dvalues = dv + base;
-        for (int64_t j = 0; j < s.keys; ++j) {
-          std::fill(dkeys + j * stride, dkeys + j * stride + s.dim, 0.f);
-          std::fill(dvalues + j * stride, dvalues + j * stride + s.dim, 0.f);
-        }
-        transpose_keys(keys, s.keys, s.dim, stride, kt.data());
-        transpose_keys(v + base, s.keys, s.dim, stride, vt.data());
+        pack(k + base, kv_stride, s.keys, s.dim, false, keys.data(), dp, lp);
+        pack(k + base, kv_stride, s.keys, s.dim, true, keys_t.data(), lp, dp);
+        pack(v + base, kv_stride, s.keys, s.dim, true, values_t.data(), lp, dp);
+        std::fill(dkeys.begin(), dkeys.end(), 0.f);
+        std::fill(dvalues.begin(), dvalues.end(), 0.f);
         for (int64_t h = g * per_group; h < (g + 1) * per_group; ++h)
-          for (int64_t first = 0; first < s.rows; first += kTile) {
-            const RowTile t(s, bias, b, first, std::min<int64_t>(kTile, s.rows - first));
-            // rows past the tile's end read zeros and write to scratch, so the loops below run kTile wide
-            const float *qi[kTile], *gi[kTile];
-            float *dqi[kTile];
-            float delta[kTile] = {};
-            for (int r = 0; r < kTile; ++r) qi[r] = gi[r] = zeros.data(), dqi[r] = scratch.data();
-            for (int r = 0; r < t.n; ++r) {
-              const int64_t row = s.q_offset(b, h, first + r);
-              qi[r] = q + row, gi[r] = dout + row, dqi[r] = dq + row;
-              std::fill(dqi[r], dqi[r] + s.dim, 0.f);
-              float d = 0.f;
-              for (int64_t c = 0; c < s.dim; ++c) d += gi[r][c] * o[row + c];
-              delta[r] = d;
-            }
-            tile_dots(qi, t, kt.data(), s.keys, s.dim, probs.data());
-            tile_softmax(t, scale, s.keys, probs.data());
-            tile_dots(gi, t, vt.data(), s.keys, s.dim, dprobs.data());  // dprobs[r][j] = do_r . v_j
-            for (int64_t j = t.lo; j < t.hi; ++j) {
-              float p[kTile] = {}, ds[kTile] = {};
-              for (int r = 0; r < t.n; ++r) {
-                p[r] = probs[r * s.keys + j];
-                ds[r] = p[r] * (dprobs[r * s.keys + j] - delta[r]) * scale;
+          for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+            const int64_t first = chunk * rows, count = std::min(rows, s.rows - first);
+            int64_t lo, hi;
+            visible_keys(s, bias, b, first, count, &lo, &hi);
+            pack(q + s.q_offset(b, h, first), q_stride, count, s.dim, false, queries.data(), dp, rows);
+            pack(dout + s.q_offset(b, h, first), q_stride, count, s.dim, false, grads.data(), dp, rows);
+            chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(),
+                                probs.data());
+            // dprobs = do . v^T, then dscores = p * (dprobs - do . o) * scale
+            small_gemm(grads.data(), dp, values_t.data() + lo, lp, dscores.data() + lo, lp, rows, hi - lo, dp, false);
+            for (int64_t r = 0; r < rows; ++r) {
+              float delta = 0.f;
+              if (r < count) {
+                const float *orow = o + s.q_offset(b, h, first + r);
+                const float *grow = grads.data() + r * dp;
+                for (int64_t c = 0; c < s.dim; ++c) delta += grow[c] * orow[c];
               }
-              const float *kj = keys + j * stride;
-              float *dkj = dkeys + j * stride, *dvj = dvalues + j * stride;
-              // dk_j and dv_j gather the whole tile in registers: one read-modify-write per key
+              const float *prow = probs.data() + r * lp;
+              float *drow = dscores.data() + r * lp;
 #pragma omp simd
-              for (int64_t c = 0; c < s.dim; ++c) {
-                float dk_c = 0.f, dv_c = 0.f;
-                const float k_c = kj[c];
-                for (int r = 0; r < kTile; ++r) {
-                  dk_c += ds[r] * qi[r][c];
-                  dv_c += p[r] * gi[r][c];
-                  dqi[r][c] += ds[r] * k_c;
-                }
-                dkj[c] += dk_c;
-                dvj[c] += dv_c;
-              }
+              for (int64_t j = lo; j < hi; ++j) drow[j] = prow[j] * (drow[j] - delta) * scale;
             }
+            // dq = dscores . k
+            small_gemm(dscores.data() + lo, lp, keys.data() + lo * dp, dp, dqueries.data(), dp, rows, dp, hi - lo, false);
+            for (int64_t r = 0; r < count; ++r)
+              std::copy(dqueries.data() + r * dp, dqueries.data() + r * dp + s.dim, dq + s.q_offset(b, h, first + r));
+            // dv += p^T . do and dk += dscores^T . q, over the chunk's visible keys
+            pack(probs.data() + lo, lp, rows, hi - lo, true, transposed.data(), rows, hi - lo);
+            small_gemm(transposed.data(), rows, grads.data(), dp, dvalues.data() + lo * dp, dp, hi - lo, dp, rows, true);
+            pack(dscores.data() + lo, lp, rows, hi - lo, true, transposed.data(), rows, hi - lo);
+            small_gemm(transposed.data(), rows, queries.data(), dp, dkeys.data() + lo * dp, dp, hi - lo, dp, rows, true);
           }
+        for (int64_t j = 0; j < s.keys; ++j) {
+          std::copy(dkeys.data() + j * dp, dkeys.data() + j * dp + s.dim, dk + base + j * kv_stride);
+          std::copy(dvalues.data() + j * dp, dvalues.data() + j * dp + s.dim, dv + base + j * kv_stride);
+        }
       }
   }
   return 0;
