@@ -174,7 +174,8 @@ class AutoImageProcessor:
         if location.directory is None or not (location.directory / IMAGE_PROCESSOR_CONFIG_NAME).is_file():
             family = get_registry().family(location.preset.model_type) if location.preset is not None else \
                 _family_of(name_or_path)[0]
-            processor_class = family.processor_class
+            # a processor of images and text (CLIP's) names its image processor class
+            processor_class = getattr(family.processor_class, "image_processor_class", family.processor_class)
             if processor_class is None or not issubclass(processor_class, ImageProcessor):
                 raise UnknownNameError(f"model type '{family.model_type}' has no image processor")
             return processor_class.from_pretrained(name_or_path, **kwargs)

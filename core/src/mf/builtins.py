@@ -6,9 +6,9 @@ from .hookspecs import hookimpl
 def mf_register_tasks(registry):
     from . import metrics, tasks
     from .pipelines import (FeatureExtractionPipeline, FillMaskPipeline, ImageClassificationPipeline,
-                            QuestionAnsweringPipeline,
-                            Text2TextGenerationPipeline, TextClassificationPipeline, TextGenerationPipeline,
-                            TokenClassificationPipeline, TranslationPipeline)
+                            MaskedImageModelingPipeline, QuestionAnsweringPipeline, Text2TextGenerationPipeline,
+                            TextClassificationPipeline, TextGenerationPipeline, TokenClassificationPipeline,
+                            TranslationPipeline, ZeroShotImageClassificationPipeline)
 
     for function in (metrics.accuracy, metrics.macro_f1, metrics.entity_scores, metrics.squad_scores,
                      metrics.perplexity, metrics.bleu, metrics.chrf):
@@ -38,6 +38,13 @@ def mf_register_tasks(registry):
     registry.add_task("image_classification", pipeline_class=ImageClassificationPipeline, default_model="vit_base_p16",
                       metrics=("accuracy",), model_role="image_classification",
                       objective=tasks.ImageClassification())
+    registry.add_task("masked_image_modeling", pipeline_class=MaskedImageModelingPipeline,
+                      default_model="mae_vit_base_p16", model_role="masked_image_modeling",
+                      objective=tasks.MaskedImageModelling())
+    registry.add_task("zero_shot_image_classification", pipeline_class=ZeroShotImageClassificationPipeline,
+                      default_model="clip_vit_b_32", model_role="image_text", objective=tasks.ContrastiveImageText())
+    registry.add_task("contrastive_language_image_pretrain", pipeline_class=ZeroShotImageClassificationPipeline,
+                      default_model="clip_vit_b_32", model_role="image_text", objective=tasks.ContrastiveImageText())
 
 
 @hookimpl

@@ -154,6 +154,38 @@ class ImageJsonlFormat:
 IMAGE_FORMATS = (ImageFolderFormat(), IdxFormat(), ImageJsonlFormat())
 
 
+def read_images(source, on_bad_line: str = "fail") -> Union[List[str], np.ndarray]:
+    """Images without labels (pre-training): a folder of images, searched through its sub-folders (so a
+    class-per-folder tree works too), IDX files, or JSONL lines {"image": path} (other fields ignored)."""
+    from ..tasks.reading import bad_line, json_records
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DatasetError(f"dataset path {path} does not exist")
+    if path.is_dir() and not IdxFormat().detect(path):
+        images = sorted(str(f) for f in path.rglob("*") if _is_image(f))
+        if not images:
+            raise DatasetError(f"{path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+        return images
+    if IdxFormat().detect(path):
+        return IdxFormat().read(path, on_bad_line).images
+    if path.is_file() and path.suffix in (".jsonl", ".json"):
+        images = []
+        for number, record in json_records(path, on_bad_line):
+            image = record.get("image")
+            file = path.parent / Path(image).expanduser() if isinstance(image, str) and image else None
+            if file is None or not file.is_file():
+                bad_line(f'{path}:{number}: ' + (f"image {file} does not exist" if file is not None else
+                                                 'no "image" path; expected {"image": "cat.png"}'), on_bad_line)
+                continue
+            images.append(str(file))
+        if not images:
+            raise DatasetError(f"{path} holds no images")
+        return images
+    raise DatasetError(f"cannot read images from {path}: expected a folder of images, IDX files or JSONL lines "
+                       f'{{"image": path}}')
+
+
 def read_labelled_images(source, on_bad_line: str = "fail") -> LabelledImages:
     """Read a path whose format a registered image handler recognises."""
     from ..plugins import get_registry

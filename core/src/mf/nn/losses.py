@@ -52,3 +52,20 @@ class TokenLoss(nn.Cell):
         nll = self.token_nll(logits.reshape(-1, logits.shape[-1]), labels)
         count = (labels != IGNORE_INDEX).astype(ms.float32).sum()
         return nll.sum() / ops.maximum(count, 1.0)
+
+
+def contrastive_loss(logits_per_image, valid=None):
+    """CLIP's symmetric InfoNCE: logits_per_image [N, N] (image i against caption j; pair i matches), the
+    mean of the cross entropy over each image's captions and over each caption's images. valid [N] (1/0)
+    leaves rows and columns out (padding): they are neither targets nor negatives."""
+    n = logits_per_image.shape[0]
+    logits = logits_per_image.astype(ms.float32)
+    matching = (logits * ops.eye(n, n, ms.float32)).sum(-1)
+    if valid is None:
+        valid = ops.ones((n,), ms.float32)
+    valid = valid.astype(ms.float32)
+    hidden = (1.0 - valid) * -1e9
+    image_nll = ops.logsumexp(logits + hidden.reshape(1, n), -1) - matching
+    caption_nll = ops.logsumexp(logits + hidden.reshape(n, 1), 0) - matching
+    count = ops.maximum(valid.sum(), 1.0)
+    return ((image_nll * valid).sum() + (caption_nll * valid).sum()) / (2.0 * count)

@@ -3,11 +3,13 @@ from .base import Pipeline
 from .feature_extraction import FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
 from .image_classification import ImageClassificationPipeline
+from .masked_image_modeling import MaskedImageModelingPipeline
 from .question_answering import QuestionAnsweringPipeline
 from .text2text_generation import Text2TextGenerationPipeline, TranslationPipeline
 from .text_classification import TextClassificationPipeline
 from .text_generation import TextGenerationPipeline
 from .token_classification import TokenClassificationPipeline
+from .zero_shot_image_classification import ZeroShotImageClassificationPipeline
 
 
 def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
@@ -19,7 +21,7 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     """
     import re
 
-    from ..auto import AutoImageProcessor, AutoTokenizer
+    from ..auto import AutoImageProcessor, AutoProcessor, AutoTokenizer
     from ..plugins import get_registry
 
     pair = re.fullmatch(r"translation_([A-Za-z-]+)_to_([A-Za-z-]+)", task)
@@ -38,13 +40,14 @@ def pipeline(task: str, model=None, tokenizer=None, **kwargs) -> Pipeline:
     if isinstance(model, str):
         model = _model_for_task(model, spec.model_role)
     # an image task's "tokenizer" is the model's image processor (image_processor= names it too)
-    images = getattr(spec.pipeline_class, "reads", "text") == "images"
-    loader = AutoImageProcessor if images else AutoTokenizer
-    tokenizer = kwargs.pop("image_processor", None) if tokenizer is None and images else tokenizer
+    reads = getattr(spec.pipeline_class, "reads", "text")
+    loader = {"images": AutoImageProcessor, "images_and_text": AutoProcessor}.get(reads, AutoTokenizer)
+    if tokenizer is None and reads != "text":
+        tokenizer = kwargs.pop("image_processor" if reads == "images" else "processor", None)
     if tokenizer is None:
         source = source or getattr(model.config, "name_or_path", "")
         if not source:
-            kind = "image_processor" if images else "tokenizer"
+            kind = {"images": "image_processor", "images_and_text": "processor"}.get(reads, "tokenizer")
             raise ValueError(f"pass {kind}= with a model instance that was not loaded from a preset or directory")
         tokenizer = loader.from_pretrained(source)
     elif isinstance(tokenizer, str):
@@ -63,7 +66,8 @@ def _model_for_task(name, role):
     return AutoModel.from_pretrained(name)
 
 
-__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "ImageClassificationPipeline", "Pipeline",
+__all__ = ["FeatureExtractionPipeline", "FillMaskPipeline", "ImageClassificationPipeline",
+           "MaskedImageModelingPipeline", "ZeroShotImageClassificationPipeline", "Pipeline",
            "QuestionAnsweringPipeline",
            "Text2TextGenerationPipeline", "TextClassificationPipeline", "TextGenerationPipeline",
            "TokenClassificationPipeline", "TranslationPipeline", "pipeline"]

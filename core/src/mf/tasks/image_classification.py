@@ -69,6 +69,31 @@ def augment(pixels: np.ndarray, rng: np.random.Generator, scale=CROP_SCALE, flip
     return out
 
 
+def processed_images(processor, images, source) -> np.ndarray:
+    """Images (paths, or an IDX array) decoded, converted, resized and centre-cropped by the processor, kept as
+    uint8 [N, C, H, W] (rescaling and normalising happen per batch, after augmentation)."""
+    from ..image_processing import center_crop, load_image, resized_shape
+
+    pixels = []
+    for image in images:
+        array = processor.channels_first(load_image(image))
+        if processor.do_resize:
+            array = processor.resize(array, *resized_shape(array.shape[1], array.shape[2], processor.size))
+        if processor.do_center_crop:
+            array = center_crop(array, processor.crop_size["height"], processor.crop_size["width"])
+        if pixels and array.shape != pixels[0].shape:
+            raise DatasetError(f"{source}: images come out of the processor in different sizes "
+                               f"({pixels[0].shape} and {array.shape}); give the processor a fixed size "
+                               f"or a centre crop")
+        pixels.append(array.astype(np.uint8))
+    return np.stack(pixels)
+
+
+def normalized(pixels: np.ndarray, processor) -> np.ndarray:
+    """uint8 [B, C, H, W] -> the model's float pixel values (the processor's rescale and normalisation)."""
+    return np.stack([processor.rescale_and_normalize(image) for image in pixels])
+
+
 class ImageClassification(Objective):
     role = "image_classification"
     label_names = ("labels",)
@@ -78,7 +103,7 @@ class ImageClassification(Objective):
 
     def read(self, source, processor, seq_length=None, config=None, on_bad_line="fail") -> Examples:
         from ..data.images import read_labelled_images
-        from ..image_processing import ImageProcessor, center_crop, load_image, resized_shape
+        from ..image_processing import ImageProcessor
 
         if not isinstance(processor, ImageProcessor):
             raise DatasetError(f"image_classification reads images: it needs the model's image processor, got "
@@ -86,19 +111,8 @@ class ImageClassification(Objective):
         data = read_labelled_images(source, on_bad_line)
         names = label_vocabulary(set(data.labels), config)  # folder names sort as ImageFolder's classes
         ids = [label if isinstance(label, int) else names.index(str(label)) for label in data.labels]
-        pixels = []
-        for image in data.images:
-            array = processor.channels_first(load_image(image))
-            if processor.do_resize:
-                array = processor.resize(array, *resized_shape(array.shape[1], array.shape[2], processor.size))
-            if processor.do_center_crop:
-                array = center_crop(array, processor.crop_size["height"], processor.crop_size["width"])
-            if pixels and array.shape != pixels[0].shape:
-                raise DatasetError(f"{data.source}: images come out of the processor in different sizes "
-                                   f"({pixels[0].shape} and {array.shape}); give the processor a fixed size "
-                                   f"or a centre crop")
-            pixels.append(array.astype(np.uint8))
-        arrays = {"pixel_values": np.stack(pixels), "labels": np.asarray(ids, np.int32)}
+        arrays = {"pixel_values": processed_images(processor, data.images, data.source),
+                  "labels": np.asarray(ids, np.int32)}
         return Examples(arrays, data.source, {"label_names": names, "processor": processor})
 
     def collate(self, batch, rng, examples, training=False):
@@ -106,9 +120,7 @@ class ImageClassification(Objective):
         if training:
             scale = tuple(float(v) for v in self._option("random_resized_crop_scale", CROP_SCALE))
             pixels = augment(pixels, rng, scale, self._option("random_flip", True))
-        processor = examples.info["processor"]
-        values = np.stack([processor.rescale_and_normalize(image) for image in pixels])
-        return {**batch, "pixel_values": values}
+        return {**batch, "pixel_values": normalized(pixels, examples.info["processor"])}
 
     def model_arrays(self, batch):
         return [batch["pixel_values"].astype(np.float32), batch["labels"].astype(np.int32)]

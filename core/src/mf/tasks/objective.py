@@ -106,8 +106,12 @@ class Objective:
     token_outputs: bool = False
     # reduce_outputs keeps one row per example (False: it keeps something else, e.g. masked tokens)
     row_outputs: bool = True
-    # what read() takes to turn the data into arrays: the model's tokenizer ("text") or image processor ("images")
+    # what read() takes to turn the data into arrays: the model's tokenizer ("text"), image processor ("images")
+    # or processor of both ("images_and_text")
     reads: str = "text"
+    # evaluation pads the last batch to the batch size with unlabelled rows (one compiled graph); a task whose loss
+    # mixes rows (contrastive) or has no labels to mark padding runs the last batch at its own size instead
+    pad_last_batch: bool = True
 
     def read(self, source, tokenizer, seq_length: int, config=None, on_bad_line: str = "fail") -> Examples:
         raise NotImplementedError
@@ -152,6 +156,23 @@ class Objective:
     def model_arrays(self, batch: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """The model's positional arguments: inputs, then labels."""
         return [batch[name].astype(np.int32) for name in (*INPUT_NAMES, *self.label_names)]
+
+    def loss_cell(self, model, topology=None):
+        """The Cell the Trainer differentiates: (scale, *model_arrays) -> the model's loss times scale (its share
+        of the step's labelled items; data-parallel ranks sum). topology: the run's parallel layout."""
+        from ..trainer.step import ModelLoss
+
+        return ModelLoss(model)
+
+    def forward_cell(self, model):
+        """The Cell evaluation runs: (*model_arrays) -> (loss, *outputs). It keeps the model as .model."""
+        from ..trainer.step import ModelForward
+
+        return ModelForward(model)
+
+    def count_arrays(self, arrays: Sequence[np.ndarray]) -> int:
+        """Labelled items among a micro-batch's model arrays (the first label array's)."""
+        return int((arrays[len(arrays) - len(self.label_names)] != IGNORE_INDEX).sum())
 
     def count(self, batch: Dict[str, np.ndarray]) -> int:
         """Labelled items in a batch: the model's mean loss is over these."""

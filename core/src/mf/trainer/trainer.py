@@ -21,7 +21,7 @@ from .callbacks import Callback, MetricsWriter, TrainerState, plot_loss_curve
 from .feed import BlockFeed, make_feed, model_inputs
 from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
                     set_learning_rate)
-from .step import EvalStep, ModelForward, ModelLoss, NextTokenLoss, TrainStep
+from .step import EvalStep, NextTokenLoss, TrainStep
 
 # encoder tasks pad every example to this many tokens unless TrainingArguments.seq_length says otherwise
 ENCODER_SEQ_LENGTH = 128
@@ -102,11 +102,12 @@ class Trainer:
     # ---- models and tokenizers ---------------------------------------------------------
     @property
     def tokenizer(self):
-        """What turns the data into arrays: the tokenizer, or the image processor for an image task."""
-        from ..auto import AutoImageProcessor, AutoTokenizer
+        """What turns the data into arrays: the tokenizer, the image processor for an image task, or the processor
+        of both for an image-text task."""
+        from ..auto import AutoImageProcessor, AutoProcessor, AutoTokenizer
 
-        loader = AutoImageProcessor if self.objective is not None and self.objective.reads == "images" \
-            else AutoTokenizer
+        reads = self.objective.reads if self.objective is not None else "text"
+        loader = {"images": AutoImageProcessor, "images_and_text": AutoProcessor}.get(reads, AutoTokenizer)
         if isinstance(self._tokenizer, str):
             self._tokenizer = loader.from_pretrained(self._tokenizer)
         if self._tokenizer is None:
@@ -180,9 +181,9 @@ class Trainer:
         if key not in self._examples:
             tokenizer = self.tokenizer
             if tokenizer is None:
-                raise TrainingError(f"task '{self.task.name}' reads text: pass tokenizer= to the Trainer"
-                                    if self.objective.reads == "text" else
-                                    f"task '{self.task.name}' reads images: pass image_processor= to the Trainer")
+                needs = {"text": "reads text: pass tokenizer=", "images": "reads images: pass image_processor=",
+                         "images_and_text": "reads images and captions: pass the model's processor as tokenizer="}
+                raise TrainingError(f"task '{self.task.name}' {needs[self.objective.reads]} to the Trainer")
             self._examples[key] = self.objective.read(dataset, tokenizer, self._encoder_seq_length(config), config,
                                                       self.args.on_bad_line)
         self._examples[key].group_by_length = self.args.group_by_length
@@ -296,7 +297,8 @@ class Trainer:
                 mp_group = groups.get("mp")
                 sharded = [is_sharded(model, p.name) for p in optimizer.parameters]
             if self._pipeline is None:
-                loss_net = NextTokenLoss(model) if self.objective is None else ModelLoss(model)
+                loss_net = NextTokenLoss(model) if self.objective is None else \
+                    self.objective.loss_cell(model, self.topology)
                 step = TrainStep(loss_net, optimizer, decayed, args.max_grad_norm, args.weight_decay,
                                  accumulation, data_parallel_group=dp_group, model_parallel_group=mp_group,
                                  sharded=sharded)
@@ -442,9 +444,11 @@ class Trainer:
         return tuple(self.objective.model_arrays(batch))
 
     def _labelled(self, arrays) -> int:
-        """Labelled items of a micro-batch: next-token labels, or the objective's first label array."""
-        labels = arrays[1] if self.objective is None else arrays[len(arrays) - len(self.objective.label_names)]
-        return int((labels != IGNORE_INDEX).sum())
+        """Labelled items of a micro-batch: next-token labels, or what the objective counts (its first label
+        array's labelled items)."""
+        if self.objective is not None:
+            return self.objective.count_arrays(arrays)
+        return int((arrays[1] != IGNORE_INDEX).sum())
 
     def _run_step(self, step, micro, tokens):
         """One optimizer step over the micro-batches; returns (loss, grad norm) as Tensors."""
@@ -596,7 +600,8 @@ class Trainer:
             was_training = model.training
             model.set_train(False)
             if getattr(self, "_forward", None) is None or self._forward.model is not model:
-                self._forward = ModelForward(model)  # kept: evaluations during training reuse its compiled graph
+                # kept: evaluations during training reuse its compiled graph
+                self._forward = objective.forward_cell(model)
             forward = self._forward
             rng = np.random.default_rng(0)  # masked LM: the same masks in every evaluation
             total_loss, total_count, kept, order = 0.0, 0, [], []
@@ -605,7 +610,7 @@ class Trainer:
                 real = len(batch["row_index"])
                 batch = objective.collate(batch, rng, examples)
                 arrays = objective.model_arrays(batch)
-                if real < size:
+                if real < size and objective.pad_last_batch:
                     arrays = [_pad_rows(a, size, IGNORE_INDEX if i >= len(arrays) - len(objective.label_names)
                                         else None) for i, a in enumerate(arrays)]
                 loss, *outputs = forward(*(Tensor(a) for a in arrays))

@@ -26,3 +26,27 @@ classifier reads the mean of the final states. Parameter names are Hugging Face'
 index is computed, so checkpoints with or without that buffer load. Golden tests compare logits with
 transformers' SwinForImageClassification on random checkpoints, including image sizes that need padding.
 """
+
+MAE_CARD = """
+ViTMAE (He et al. 2022): masked-autoencoder pre-training. A random 75% of the patches is hidden (a noise
+value per patch decides, drawn from the seed or given); the ViT encoder sees [CLS] and the visible quarter,
+a small decoder puts learnt mask tokens back in image order and predicts every hidden patch's pixels, and
+the loss is their mean squared error (per-patch normalised pixels with norm_pix_loss). Position embeddings
+are the fixed 2-D sin-cos tables. Golden tests compare loss, predictions and mask with transformers'
+ViTMAEForPreTraining given the same noise.
+
+Task: `masked_image_modeling` (Trainer pre-training on image folders, IDX files or JSONL image lists;
+pipeline returning the reconstruction and saving original / masked / reconstructed side by side as a PNG).
+"""
+
+CLIP_CARD = """
+CLIP (Radford et al. 2021): a causal text transformer over CLIP's byte-level BPE (pooled at the
+end-of-text token) and a ViT image tower (pooled at [CLS]), projected into one space; logits are cosine
+similarities times a learnt temperature. The tokenizer is OpenAI's 49408-token vocabulary (bundled),
+lower-cased and whitespace-cleaned, 77 tokens of context. Golden tests compare both towers, the logits and
+the loss with transformers' CLIPModel, and token ids with transformers' CLIPTokenizer.
+
+Tasks: `zero_shot_image_classification` (candidate labels through a hypothesis template) and
+`contrastive_language_image_pretrain` (Trainer, JSONL image-caption pairs, symmetric InfoNCE over the
+global batch, gathered across data-parallel ranks; retrieval recall@1/5 on the evaluation set).
+"""

@@ -158,3 +158,180 @@ class SwinConfig(ImageClassifierConfig):
                 total += 2 * 4 * d + 4 * d * 2 * d
         h = self.hidden_size
         return total + 2 * h + h * self.num_labels + self.num_labels
+
+
+class ViTMAEConfig(ViTConfig):
+    """ViTMAE (He et al. 2022): a ViT encoder that sees the unmasked quarter of the patches and a small
+    decoder that predicts the pixels of the masked ones; defaults: MAE ViT-Base/16 (the tutorial's
+    mae_vit_base_p16)."""
+
+    model_type = "vit_mae"
+    choices = {"hidden_act": ("gelu", "gelu_new", "relu", "silu", "gelu_pytorch_tanh")}
+
+    decoder_num_attention_heads: int = 16
+    decoder_hidden_size: int = 512
+    decoder_num_hidden_layers: int = 8
+    decoder_intermediate_size: int = 2048
+    mask_ratio: float = 0.75
+    norm_pix_loss: bool = False
+
+    def validate(self):
+        super().validate()
+        for name in ("decoder_num_attention_heads", "decoder_hidden_size", "decoder_num_hidden_layers",
+                     "decoder_intermediate_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"field '{name}' must be positive, got {getattr(self, name)}")
+        self._check_heads(self.decoder_hidden_size, self.decoder_num_attention_heads, "decoder_hidden_size")
+        if not 0.0 <= self.mask_ratio < 1.0:
+            raise ConfigError(f"field 'mask_ratio' must be in [0, 1), got {self.mask_ratio}")
+        if self.kept_patches() < 1:
+            raise ConfigError(f"mask_ratio {self.mask_ratio} keeps no patch of {self.num_patches()}; lower it")
+
+    def kept_patches(self) -> int:
+        """How many patches the encoder sees: int(patches * (1 - mask_ratio)), as MAE rounds."""
+        return int(self.num_patches() * (1 - self.mask_ratio))
+
+    def decoder_config(self) -> "ViTConfig":
+        """The decoder's blocks are ViT blocks of the decoder's width."""
+        return ViTConfig(hidden_size=self.decoder_hidden_size, num_hidden_layers=self.decoder_num_hidden_layers,
+                         num_attention_heads=self.decoder_num_attention_heads,
+                         intermediate_size=self.decoder_intermediate_size, hidden_act=self.hidden_act,
+                         layer_norm_eps=self.layer_norm_eps, qkv_bias=self.qkv_bias, image_size=self.image_size,
+                         patch_size=self.patch_size, num_channels=self.num_channels,
+                         initializer_range=self.initializer_range)
+
+    def parameter_count(self) -> int:
+        """ViTMAEForPreTraining's parameters."""
+        h, f, c, p = self.hidden_size, self.intermediate_size, self.num_channels, self.patch_size
+        d, g = self.decoder_hidden_size, self.decoder_intermediate_size
+        layer = lambda w, m: 4 * w * w + 4 * w + 2 * w * m + m + w + 4 * w  # noqa: E731
+        tokens = self.num_patches() + 1
+        encoder = h * c * p * p + h + h + tokens * h + self.num_hidden_layers * layer(h, f) + 2 * h
+        decoder = h * d + d + d + tokens * d + self.decoder_num_hidden_layers * layer(d, g) + 2 * d + \
+            d * p * p * c + p * p * c
+        return encoder + decoder
+
+
+CLIP_CHOICES = {"hidden_act": ("quick_gelu", "gelu", "gelu_new", "relu", "gelu_pytorch_tanh")}
+
+
+class CLIPTextConfig(PretrainedConfig):
+    """CLIP's text tower: a causal transformer over CLIP BPE ids; pooled at the end-of-text token."""
+
+    model_type = "clip_text_model"
+    choices = CLIP_CHOICES
+
+    vocab_size: int = 49408
+    hidden_size: int = 512
+    intermediate_size: int = 2048
+    projection_dim: int = 512
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 8
+    max_position_embeddings: int = 77
+    hidden_act: str = "quick_gelu"
+    layer_norm_eps: float = 1e-5
+    attention_dropout: float = 0.0
+    initializer_range: float = 0.02
+    initializer_factor: float = 1.0
+    pad_token_id: Optional[int] = 1
+    bos_token_id: Optional[int] = 49406
+    eos_token_id: Optional[int] = 49407
+
+    def validate(self):
+        for name in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                     "max_position_embeddings"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"text_config field '{name}' must be positive, got {getattr(self, name)}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(f"text_config: hidden_size {self.hidden_size} must be divisible by its "
+                              f"{self.num_attention_heads} attention heads")
+
+
+class CLIPVisionConfig(PretrainedConfig):
+    """CLIP's image tower: a ViT with a LayerNorm before the blocks, pooled at [CLS] after a final LayerNorm."""
+
+    model_type = "clip_vision_model"
+    choices = CLIP_CHOICES
+
+    hidden_size: int = 768
+    intermediate_size: int = 3072
+    projection_dim: int = 512
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    num_channels: int = 3
+    image_size: int = 224
+    patch_size: int = 32
+    hidden_act: str = "quick_gelu"
+    layer_norm_eps: float = 1e-5
+    attention_dropout: float = 0.0
+    initializer_range: float = 0.02
+    initializer_factor: float = 1.0
+
+    def validate(self):
+        for name in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels",
+                     "image_size", "patch_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"vision_config field '{name}' must be positive, got {getattr(self, name)}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(f"vision_config: hidden_size {self.hidden_size} must be divisible by its "
+                              f"{self.num_attention_heads} attention heads")
+        if self.image_size % self.patch_size:
+            raise ConfigError(f"vision_config: image_size {self.image_size} must be a multiple of patch_size "
+                              f"{self.patch_size}")
+
+    def num_patches(self) -> int:
+        return (self.image_size // self.patch_size) ** 2
+
+
+class CLIPConfig(PretrainedConfig):
+    """CLIP (Radford et al. 2021): a text and an image tower projected into one space, compared by cosine
+    similarity times a learnt temperature. Hugging Face's layout: `text_config` and `vision_config` objects
+    (missing fields take their defaults), `projection_dim`, `logit_scale_init_value`. Defaults: ViT-B/32."""
+
+    model_type = "clip"
+
+    text_config: Optional[Dict] = None
+    vision_config: Optional[Dict] = None
+    projection_dim: int = 512
+    logit_scale_init_value: float = 2.6592
+    initializer_factor: float = 1.0
+
+    def validate(self):
+        try:
+            self.text = CLIPTextConfig(**{k: v for k, v in (self.text_config or {}).items() if k != "model_type"})
+            self.vision = CLIPVisionConfig(**{k: v for k, v in (self.vision_config or {}).items()
+                                              if k != "model_type"})
+        except TypeError as exc:
+            raise ConfigError(f"text_config / vision_config: {exc}") from None
+        # written back whole, so that config.json says every value the model was built with
+        self.text_config = {k: v for k, v in self.text.to_dict().items() if k != "compute_dtype"}
+        self.vision_config = {k: v for k, v in self.vision.to_dict().items() if k != "compute_dtype"}
+        if self.projection_dim <= 0:
+            raise ConfigError(f"field 'projection_dim' must be positive, got {self.projection_dim}")
+
+    # what core's pipelines and Trainer read from a model's config
+    @property
+    def image_size(self) -> int:
+        return self.vision.image_size
+
+    @property
+    def num_channels(self) -> int:
+        return self.vision.num_channels
+
+    @property
+    def max_position_embeddings(self) -> int:
+        return self.text.max_position_embeddings
+
+    def parameter_count(self) -> int:
+        """CLIPModel's parameters."""
+        def layers(config):
+            h, f = config.hidden_size, config.intermediate_size
+            return config.num_hidden_layers * (4 * h * h + 4 * h + 2 * h * f + f + h + 4 * h)
+
+        t, v = self.text, self.vision
+        text = t.vocab_size * t.hidden_size + t.max_position_embeddings * t.hidden_size + layers(t) + \
+            2 * t.hidden_size
+        vision = v.hidden_size * (1 + v.num_channels * v.patch_size ** 2 + v.num_patches() + 1) + layers(v) + \
+            4 * v.hidden_size
+        projections = self.projection_dim * (t.hidden_size + v.hidden_size)
+        return text + vision + projections + 1
