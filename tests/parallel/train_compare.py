@@ -1,12 +1,14 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama|bert|t5|vit dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|bert|t5|vit|clip|mae dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
 a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
 labels hidden unevenly so that ranks hold different numbers of labelled tokens; t5 trains translation
 (an encoder-decoder) on targets of uneven lengths; vit trains image classification with its training-time
-augmentation on (random crops and flips, drawn for the global batch before it is split across ranks).
+augmentation on (random crops and flips, drawn for the global batch before it is split across ranks); clip
+trains contrastively (the InfoNCE of the global batch, gathered across ranks); mae pre-trains with masks drawn
+for the global batch.
 """
 import json
 import sys
@@ -45,6 +47,22 @@ elif family == "vit":
 
     model = ViTForImageClassification(ViTConfig(image_size=16, patch_size=4, hidden_size=32, num_hidden_layers=2,
                                                 num_attention_heads=4, intermediate_size=64, num_labels=5))
+elif family == "clip":
+    from mf_vision import CLIPConfig, CLIPModel
+
+    model = CLIPModel(CLIPConfig(text_config=dict(vocab_size=101, hidden_size=32, intermediate_size=64,
+                                                  num_hidden_layers=2, num_attention_heads=4,
+                                                  max_position_embeddings=16, eos_token_id=100),
+                                 vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                    num_attention_heads=4, image_size=16, patch_size=4),
+                                 projection_dim=16))
+elif family == "mae":
+    from mf_vision import ViTMAEConfig, ViTMAEForPreTraining
+
+    model = ViTMAEForPreTraining(ViTMAEConfig(image_size=16, patch_size=4, hidden_size=32, num_hidden_layers=2,
+                                              num_attention_heads=4, intermediate_size=64, decoder_hidden_size=16,
+                                              decoder_num_hidden_layers=1, decoder_num_attention_heads=2,
+                                              decoder_intermediate_size=32, norm_pix_loss=True))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))
@@ -82,6 +100,20 @@ if family == "vit":
                        "labels": data.integers(0, 5, 64).astype(np.int32)},
                       info={"label_names": [f"L{i}" for i in range(5)], "processor": ImageProcessor(size=16)})
     task = "image_classification"
+if family in ("clip", "mae"):
+    from mf.image_processing import ImageProcessor
+    from mf.tasks import Examples
+
+    data = np.random.default_rng(0)
+    arrays = {"pixel_values": data.integers(0, 256, (64, 3, 16, 16)).astype(np.uint8)}
+    if family == "clip":  # captions of 3..16 tokens ending in the end-of-text token 100
+        lengths = data.integers(3, 17, 64)
+        ids = data.integers(1, 100, (64, 16)).astype(np.int32)
+        ids[np.arange(16)[None, :] >= lengths[:, None] - 1] = 100
+        arrays.update(input_ids=ids, attention_mask=(np.arange(16)[None, :] < lengths[:, None]).astype(np.int32))
+    info = {"processor": ImageProcessor(size=16), "patches": 16, "captions": [str(i) for i in range(64)]}
+    blocks = Examples(arrays, info=info)
+    task = "contrastive_language_image_pretrain" if family == "clip" else "masked_image_modeling"
 args = TrainingArguments(output_dir=str(out_dir), batch_size=8 // dp, learning_rate=1e-2, max_steps=3,
                          logging_steps=1, save_steps=0, weight_decay=0.1, max_grad_norm=1.0, plot_loss=False,
                          optim=optim)

@@ -63,6 +63,22 @@ def _task_data(role, directory):
                 pixels = np.clip(np.array(colour) + rng.integers(-40, 40, (24, 20, 3)), 0, 255).astype(np.uint8)
                 Image.fromarray(pixels).save(directory / "images" / label / f"{i}.png")
         return "image_classification", directory / "images"
+    if role == "masked_image_modeling":
+        return "masked_image_modeling", _task_data("image_classification", directory)[1]
+    if role == "image_text":
+        from PIL import Image
+
+        rng = np.random.default_rng(0)
+        colours = {"red": (220, 40, 40), "green": (40, 200, 40), "blue": (40, 40, 220), "yellow": (230, 220, 40),
+                   "black": (10, 10, 10), "white": (245, 245, 245), "purple": (140, 40, 180), "orange": (250, 140, 20)}
+        lines = []
+        for name, colour in colours.items():
+            pixels = np.clip(np.array(colour) + rng.integers(-20, 20, (24, 20, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(directory / f"{name}.png")
+            lines.append(json.dumps({"image": f"{name}.png", "caption": f"a {name} square"}) + "\n")
+        path = directory / "captions.jsonl"
+        path.write_text("".join(lines))
+        return "contrastive_language_image_pretrain", path
     if role == "masked_lm":
         path = directory / "corpus.txt"
         path.write_text("\n\n".join(sentences * 4))
@@ -114,23 +130,35 @@ def _build(preset_name, role=None, seed=0):
 
 def _token_ids(config, batch=2, length=8, seed=0):
     """Random token ids; for an image model (a config with image_size and no vocabulary), random pixel values
-    [batch, channels, image_size, image_size]."""
+    [batch, channels, image_size, image_size]; for an image-text model (both), the pair (ids, pixels)."""
     rng = np.random.default_rng(seed)
-    if getattr(config, "vocab_size", None) is None and getattr(config, "image_size", None):
-        size = int(config.image_size)
-        return rng.standard_normal((batch, int(getattr(config, "num_channels", 3)), size, size)).astype(np.float32)
-    vocab = int(config.vocab_size)
-    return rng.integers(0, vocab, (batch, length)).astype(np.int32)
+    image_size = getattr(config, "image_size", None)
+    pixels = None
+    if image_size:
+        size = int(image_size)
+        pixels = rng.standard_normal((batch, int(getattr(config, "num_channels", 3)), size, size)).astype(np.float32)
+    if getattr(config, "vocab_size", None) is None:
+        return pixels
+    ids = rng.integers(0, int(config.vocab_size), (batch, length)).astype(np.int32)
+    return ids if pixels is None else (ids, pixels)
 
 
 def _outputs(model, ids):
-    """The model's outputs on token ids (an encoder-decoder reads them as its source and its decoder input)."""
+    """The model's outputs on token ids (an encoder-decoder reads them as its source and its decoder input); a
+    tuple of inputs is passed as the first positional arguments; a masked image model gets fixed noise."""
     import inspect
 
     from mindspore import Tensor
 
-    if "decoder_input_ids" in inspect.signature(model.construct).parameters:
+    parameters = inspect.signature(model.construct).parameters
+    if isinstance(ids, tuple):
+        out = model(*(Tensor(part) for part in ids))
+    elif "decoder_input_ids" in parameters:
         out = model(Tensor(ids), None, Tensor(ids))
+    elif "noise" in parameters:  # the mask is random unless the noise is given
+        patches = (ids.shape[2] // model.config.patch_size) * (ids.shape[3] // model.config.patch_size)
+        noise = np.random.default_rng(1).random((ids.shape[0], patches)).astype(np.float32)
+        out = model(Tensor(ids), Tensor(noise))
     else:
         out = model(Tensor(ids))
     out = out if isinstance(out, (tuple, list)) else (out,)
@@ -309,7 +337,8 @@ class FamilyConformance:
         assert np.isfinite(before) and after < before, f"loss {before:.4f} -> {after:.4f} after one Trainer step"
 
     @pytest.mark.parametrize("role", ["sequence_classification", "token_classification", "question_answering",
-                                      "masked_lm", "seq2seq_lm", "image_classification"])
+                                      "masked_lm", "seq2seq_lm", "image_classification", "masked_image_modeling",
+                                      "image_text"])
     def test_encoder_role_trains_on_cores_task(self, preset, role, tmp_path):
         """The Trainer trains the role's class on core's task of that role, from the task's data format,
         with the family's tokenizer (or image processor); the loss falls."""

@@ -84,7 +84,8 @@ def save_state_dict(state_dict: Dict[str, np.ndarray], directory, fmt: str = MF_
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     metadata = {"format": fmt, **(extra_metadata or {})}
-    arrays = {name: np.ascontiguousarray(value) for name, value in state_dict.items()}
+    # np.asarray keeps 0-d tensors (a logit scale) 0-d; np.ascontiguousarray would make them [1]
+    arrays = {name: np.asarray(value, order="C") for name, value in state_dict.items()}
     shards = _split_shards(arrays, max_shard_size)
     stale = [directory / WEIGHTS_NAME, directory / WEIGHTS_INDEX_NAME, *directory.glob("model-*-of-*.safetensors")]
     if len(shards) == 1:

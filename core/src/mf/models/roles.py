@@ -93,9 +93,11 @@ class ImageClassifier(Protocol):
 
 @runtime_checkable
 class MaskedImageModel(Protocol):
-    """role "masked_image_modeling" (MAE): construct(pixel_values) -> (loss, reconstruction, mask)."""
+    """role "masked_image_modeling" (MAE): construct(pixel_values, noise=None) -> (loss, reconstruction
+    [B, patches, p * p * C], mask [B, patches], 1 = hidden); noise [B, patches] decides the mask (the
+    patches with the smallest values are shown), else it is drawn at random. The config has patch_size."""
 
-    def construct(self, pixel_values): ...
+    def construct(self, pixel_values, noise=None): ...
 
 
 @runtime_checkable
@@ -103,8 +105,10 @@ class ImageTextModel(Protocol):
     """role "image_text" (CLIP): embeddings of both modalities in one space.
 
     get_image_features(pixel_values) -> [B, D]; get_text_features(input_ids, attention_mask) -> [B, D];
-    construct(input_ids, pixel_values, attention_mask) -> (logits_per_image [B_img, B_txt],
-    logits_per_text [B_txt, B_img]); with return_loss=True the symmetric contrastive loss first."""
+    logit_scale: a Parameter, the log of the similarity's scale; construct(input_ids, pixel_values,
+    attention_mask) -> (logits_per_image [B_img, B_txt], logits_per_text [B_txt, B_img]); with
+    return_loss=True the symmetric contrastive loss first (mf.nn.contrastive_loss). The Trainer's
+    contrastive task uses the two feature methods and logit_scale, gathering across data-parallel ranks."""
 
     def construct(self, input_ids, pixel_values, attention_mask=None, return_loss=False): ...
 

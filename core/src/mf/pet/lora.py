@@ -196,7 +196,7 @@ def save_adapter(model, save_directory):
     directory = Path(save_directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {PEFT_PREFIX + _hf_name(model, name): value for name, value in adapter_state_dict(model).items()}
-    _write_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, directory / ADAPTER_WEIGHTS_NAME,
+    _write_file({k: np.asarray(v, order="C") for k, v in tensors.items()}, directory / ADAPTER_WEIGHTS_NAME,
                 {"format": "pt"})
     targets = config.target_modules
     write_json(directory / ADAPTER_CONFIG_NAME, {

@@ -94,7 +94,7 @@ def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state
     if world > 1:
         _barrier()
     with atomic_path(scratch / optimizer_file(rank)) as tmp:
-        save_file({name: np.ascontiguousarray(value) for name, value in optimizer_tensors.items()}, str(tmp),
+        save_file({name: np.asarray(value, order="C") for name, value in optimizer_tensors.items()}, str(tmp),
                   metadata={"format": "mf", "content": "optimizer"})
     if world > 1:
         _barrier()

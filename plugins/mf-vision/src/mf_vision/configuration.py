@@ -322,6 +322,10 @@ class CLIPConfig(PretrainedConfig):
     def max_position_embeddings(self) -> int:
         return self.text.max_position_embeddings
 
+    @property
+    def vocab_size(self) -> int:
+        return self.text.vocab_size
+
     def parameter_count(self) -> int:
         """CLIPModel's parameters."""
         def layers(config):
