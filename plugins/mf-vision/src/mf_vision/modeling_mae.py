@@ -69,7 +69,11 @@ class ViTMAEEmbeddings(nn.Cell):
         grid = config.image_size // config.patch_size
         self.position_embeddings = Parameter(Tensor(sincos_position_table(h, grid)), name="position_embeddings",
                                              requires_grad=False)
-        self.uniform = ops.UniformReal()
+        # Without a noise tensor the mask is drawn in the graph. An explicit op seed (the global seed of
+        # mindspore.set_seed when the model is built) makes the sequence of masks the same in every process;
+        # MindSpore's implicit seeding of graph-mode random ops does not.
+        seed = ms.get_seed()
+        self.uniform = ops.UniformReal(seed=seed, seed2=1) if seed is not None else ops.UniformReal()
 
     def construct(self, pixel_values, noise=None):
         patches, rows, cols = self.patch_embeddings(pixel_values)
@@ -138,8 +142,8 @@ class ViTMAEDecoder(nn.Cell):
 
 class ViTMAEForPreTraining(PreTrainedModel):
     """construct(pixel_values, noise=None) -> (loss, logits [B, patches, p * p * C], mask [B, patches]).
-    noise [B, patches] decides the mask (the smallest values are kept); without it, it is drawn uniformly
-    (reproducible after mindspore.set_seed)."""
+    noise [B, patches] decides the mask (the smallest values are kept); without it, it is drawn uniformly: the
+    same sequence of masks for models built after the same mindspore.set_seed."""
 
     config_class = ViTMAEConfig
     base_model_prefix = "vit"
