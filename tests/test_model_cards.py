@@ -20,7 +20,7 @@ def test_committed_cards_are_up_to_date(tmp_path):
         assert committed.read_text() == card.read_text(), f"{committed} is stale: run `./dev mf cards`"
 
 
-@pytest.mark.parametrize("card", ["bert.md", "gpt2.md", "llama.md", "t5.md"])
+@pytest.mark.parametrize("card", ["bert.md", "gpt2.md", "llama.md", "t5.md", "clip.md"])
 def test_card_example_runs(card):
     text = (DOCS / card).read_text()
     [example] = re.findall(r"## Example.*?```python\n(.*?)```", text, re.S)

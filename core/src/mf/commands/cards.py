@@ -38,7 +38,15 @@ def example(family, presets) -> str:
              f'config = AutoConfig.from_pretrained("{small.name}")',
              "model = AutoModel.from_config(config)              # random weights",
              f"assert type(model).__name__ == \"{family.model_class().__name__}\""]
-    if family.tokenizer_class is not None and small.tokenizer is not None:
+    if family.default_role == "image_text":  # captions and images through the family's processor
+        lines[0] = "from mf import AutoConfig, AutoModel, AutoProcessor"
+        lines += ["import numpy as np", f'processor = AutoProcessor.from_pretrained("{small.name}")',
+                  'inputs = processor(text=["a photo of a cat", "a photo of a dog"],',
+                  "                   images=[np.zeros((config.image_size, config.image_size, 3), np.uint8)])",
+                  "model.set_train(False)",
+                  'logits_per_image, _ = model(inputs["input_ids"], inputs["pixel_values"], inputs["attention_mask"])',
+                  "print(logits_per_image.shape)                      # (1, 2): the image against each caption"]
+    elif family.tokenizer_class is not None and small.tokenizer is not None:
         lines += [f'tokenizer = AutoTokenizer.from_pretrained("{small.name}")',
                   'ids = tokenizer("Hello world", add_special_tokens=False)["input_ids"]']
         if family.default_role in ("causal_lm", "seq2seq_lm"):
