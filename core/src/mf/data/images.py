@@ -115,6 +115,22 @@ class IdxFormat:
         return LabelledImages(images, labels.astype(np.int64).tolist(), str(images_file))
 
 
+def record_image(path: Path, number: int, image, on_bad_line: str, example: str):
+    """The image file a JSONL record names (relative paths are relative to the file's folder), or None after
+    reporting a missing or absent path (bad_line: fail, or warn when skipping)."""
+    from ..tasks.reading import bad_line
+
+    if not isinstance(image, str) or not image:
+        bad_line(f'{path}:{number}: no "image" path; expected {example}', on_bad_line)
+        return None
+    file = Path(image).expanduser()
+    file = file if file.is_absolute() else path.parent / file
+    if not file.is_file():
+        bad_line(f"{path}:{number}: image {file} does not exist", on_bad_line)
+        return None
+    return file
+
+
 class ImageJsonlFormat:
     """JSONL lines {"image": path, "label": id or name}; relative paths are relative to the file's folder."""
 
@@ -133,15 +149,9 @@ class ImageJsonlFormat:
 
         images, labels = [], []
         for number, record in json_records(path, on_bad_line):
-            image, label = record.get("image"), record.get("label")
-            if not isinstance(image, str) or not image:
-                bad_line(f'{path}:{number}: no "image" path; expected {{"image": "cat.png", "label": ...}}',
-                         on_bad_line)
-                continue
-            file = Path(image).expanduser()
-            file = file if file.is_absolute() else path.parent / file
-            if not file.is_file():
-                bad_line(f"{path}:{number}: image {file} does not exist", on_bad_line)
+            label = record.get("label")
+            file = record_image(path, number, record.get("image"), on_bad_line, '{"image": "cat.png", "label": ...}')
+            if file is None:
                 continue
             if label is None or isinstance(label, (bool, float, list, dict)) or (isinstance(label, int) and label < 0):
                 bad_line(f"{path}:{number}: 'label' must be an id >= 0 or a label name, got {label!r}", on_bad_line)
@@ -157,7 +167,7 @@ IMAGE_FORMATS = (ImageFolderFormat(), IdxFormat(), ImageJsonlFormat())
 def read_images(source, on_bad_line: str = "fail") -> Union[List[str], np.ndarray]:
     """Images without labels (pre-training): a folder of images, searched through its sub-folders (so a
     class-per-folder tree works too), IDX files, or JSONL lines {"image": path} (other fields ignored)."""
-    from ..tasks.reading import bad_line, json_records
+    from ..tasks.reading import json_records
 
     path = Path(source).expanduser()
     if not path.exists():
@@ -172,13 +182,9 @@ def read_images(source, on_bad_line: str = "fail") -> Union[List[str], np.ndarra
     if path.is_file() and path.suffix in (".jsonl", ".json"):
         images = []
         for number, record in json_records(path, on_bad_line):
-            image = record.get("image")
-            file = path.parent / Path(image).expanduser() if isinstance(image, str) and image else None
-            if file is None or not file.is_file():
-                bad_line(f'{path}:{number}: ' + (f"image {file} does not exist" if file is not None else
-                                                 'no "image" path; expected {"image": "cat.png"}'), on_bad_line)
-                continue
-            images.append(str(file))
+            file = record_image(path, number, record.get("image"), on_bad_line, '{"image": "cat.png"}')
+            if file is not None:
+                images.append(str(file))
         if not images:
             raise DatasetError(f"{path} holds no images")
         return images

@@ -109,11 +109,6 @@ class Embedding(nn.Cell):
         return ops.gather(self.weight, ids, 0)
 
 
-def normalize(x):
-    """x / ||x|| over the last axis (L2)."""
-    return x * ops.rsqrt((x * x).sum(-1, keepdims=True))
-
-
 class Identity(nn.Cell):
     """Returns its input (a place where model parallelism inserts communication)."""
 
@@ -161,11 +156,6 @@ class Elementwise(nn.Cell):
         return self.function(x)
 
 
-def quick_gelu(x):
-    """x * sigmoid(1.702 x): OpenAI CLIP's approximation of GELU."""
-    return x * ops.sigmoid(1.702 * x)
-
-
 _ACTIVATIONS = {
     "quick_gelu": lambda: Elementwise(quick_gelu),
     "gelu_new": lambda: Gelu("tanh"),
@@ -184,3 +174,13 @@ def activation(name) -> nn.Cell:
         return _ACTIVATIONS[name]()
     except KeyError:
         raise ValueError(f"unknown activation '{name}'; known: {', '.join(sorted(_ACTIVATIONS))}") from None
+
+
+def quick_gelu(x):
+    """x * sigmoid(1.702 x): OpenAI CLIP's approximation of GELU."""
+    return x * ops.sigmoid(1.702 * x)
+
+
+def normalize(x):
+    """x / ||x|| over the last axis (L2)."""
+    return x * ops.rsqrt((x * x).sum(-1, keepdims=True))

@@ -22,12 +22,14 @@ from .image_classification import augment, normalized, processed_images
 from .objective import Examples, Objective
 
 CONTRASTIVE_CROP_SCALE = (0.9, 1.0)
+EXAMPLE = '{"image": "cat.png", "caption": "a cat"}'
 
 
 def read_image_captions(path, on_bad_line="fail"):
     """(image paths, captions, records) of a JSONL file of {"image", "caption"} lines."""
     from pathlib import Path
 
+    from ..data.images import record_image
     from .reading import bad_line, json_records
 
     path = Path(path).expanduser()
@@ -36,19 +38,12 @@ def read_image_captions(path, on_bad_line="fail"):
                            f'{{"image": path, "caption": text}}')
     images, captions, records = [], [], []
     for number, record in json_records(path, on_bad_line):
-        image, caption = record.get("image"), record.get("caption", record.get("text"))
-        if not isinstance(image, str) or not image:
-            bad_line(f'{path}:{number}: no "image" path; expected {{"image": "cat.png", "caption": "a cat"}}',
-                     on_bad_line)
-            continue
+        caption = record.get("caption", record.get("text"))
         if not isinstance(caption, str) or not caption.strip():
-            bad_line(f'{path}:{number}: no "caption" text; expected {{"image": "cat.png", "caption": "a cat"}}',
-                     on_bad_line)
+            bad_line(f'{path}:{number}: no "caption" text; expected {EXAMPLE}', on_bad_line)
             continue
-        file = Path(image).expanduser()
-        file = file if file.is_absolute() else path.parent / file
-        if not file.is_file():
-            bad_line(f"{path}:{number}: image {file} does not exist", on_bad_line)
+        file = record_image(path, number, record.get("image"), on_bad_line, EXAMPLE)
+        if file is None:
             continue
         images.append(str(file))
         captions.append(caption)

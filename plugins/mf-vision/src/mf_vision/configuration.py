@@ -5,6 +5,18 @@ from mf.config import PretrainedConfig
 from mf.errors import ConfigError
 
 
+def require_positive(config, names, where="field"):
+    """ConfigError naming the first of `names` that is not positive."""
+    for name in names:
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{where} '{name}' must be positive, got {getattr(config, name)}")
+
+
+def require_divisible_heads(width, heads, where):
+    if width % heads:
+        raise ConfigError(f"{where}: width {width} must be divisible by its {heads} attention heads")
+
+
 class ImageClassifierConfig(PretrainedConfig):
     """What every image family's config has: the image, the labels, and the checks they share."""
 
@@ -18,9 +30,7 @@ class ImageClassifierConfig(PretrainedConfig):
     def validate(self):
         if self.id2label:  # as in transformers, the label map decides how many labels there are
             self.num_labels = len(self.id2label)
-        for name in ("image_size", "patch_size", "num_channels"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"field '{name}' must be positive, got {getattr(self, name)}")
+        require_positive(self, ("image_size", "patch_size", "num_channels"))
         if self.num_labels < 1:
             raise ConfigError(f"field 'num_labels' must be at least 1, got {self.num_labels}")
 
@@ -29,9 +39,6 @@ class ImageClassifierConfig(PretrainedConfig):
         names = self.id2label or {}
         return [names.get(str(i), names.get(i, f"LABEL_{i}")) for i in range(self.num_labels)]
 
-    def _check_heads(self, width, heads, where):
-        if width % heads:
-            raise ConfigError(f"{where}: width {width} must be divisible by its {heads} attention heads")
 
 
 class ViTConfig(ImageClassifierConfig):
@@ -54,10 +61,8 @@ class ViTConfig(ImageClassifierConfig):
 
     def validate(self):
         super().validate()
-        for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"field '{name}' must be positive, got {getattr(self, name)}")
-        self._check_heads(self.hidden_size, self.num_attention_heads, "hidden_size")
+        require_positive(self, ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"))
+        require_divisible_heads(self.hidden_size, self.num_attention_heads, "hidden_size")
         if self.image_size % self.patch_size:
             raise ConfigError(f"image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
 
@@ -140,7 +145,7 @@ class SwinConfig(ImageClassifierConfig):
         if min(self.depths) < 1 or min(self.num_heads) < 1 or self.window_size < 1 or self.embed_dim < 1:
             raise ConfigError("depths, num_heads, window_size and embed_dim must be positive")
         for stage, heads in enumerate(self.num_heads):
-            self._check_heads(self.embed_dim * 2 ** stage, heads, f"stage {stage}")
+            require_divisible_heads(self.embed_dim * 2 ** stage, heads, f"stage {stage}")
         self.hidden_size = self.embed_dim * 2 ** (len(self.depths) - 1)
 
     def parameter_count(self) -> int:
@@ -177,11 +182,9 @@ class ViTMAEConfig(ViTConfig):
 
     def validate(self):
         super().validate()
-        for name in ("decoder_num_attention_heads", "decoder_hidden_size", "decoder_num_hidden_layers",
-                     "decoder_intermediate_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"field '{name}' must be positive, got {getattr(self, name)}")
-        self._check_heads(self.decoder_hidden_size, self.decoder_num_attention_heads, "decoder_hidden_size")
+        require_positive(self, ("decoder_num_attention_heads", "decoder_hidden_size", "decoder_num_hidden_layers",
+                                "decoder_intermediate_size"))
+        require_divisible_heads(self.decoder_hidden_size, self.decoder_num_attention_heads, "decoder_hidden_size")
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ConfigError(f"field 'mask_ratio' must be in [0, 1), got {self.mask_ratio}")
         if self.kept_patches() < 1:
@@ -238,13 +241,9 @@ class CLIPTextConfig(PretrainedConfig):
     eos_token_id: Optional[int] = 49407
 
     def validate(self):
-        for name in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-                     "max_position_embeddings"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"text_config field '{name}' must be positive, got {getattr(self, name)}")
-        if self.hidden_size % self.num_attention_heads:
-            raise ConfigError(f"text_config: hidden_size {self.hidden_size} must be divisible by its "
-                              f"{self.num_attention_heads} attention heads")
+        require_positive(self, ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                                "num_attention_heads", "max_position_embeddings"), "text_config field")
+        require_divisible_heads(self.hidden_size, self.num_attention_heads, "text_config hidden_size")
 
 
 class CLIPVisionConfig(PretrainedConfig):
@@ -268,13 +267,9 @@ class CLIPVisionConfig(PretrainedConfig):
     initializer_factor: float = 1.0
 
     def validate(self):
-        for name in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_channels",
-                     "image_size", "patch_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"vision_config field '{name}' must be positive, got {getattr(self, name)}")
-        if self.hidden_size % self.num_attention_heads:
-            raise ConfigError(f"vision_config: hidden_size {self.hidden_size} must be divisible by its "
-                              f"{self.num_attention_heads} attention heads")
+        require_positive(self, ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                                "num_channels", "image_size", "patch_size"), "vision_config field")
+        require_divisible_heads(self.hidden_size, self.num_attention_heads, "vision_config hidden_size")
         if self.image_size % self.patch_size:
             raise ConfigError(f"vision_config: image_size {self.image_size} must be a multiple of patch_size "
                               f"{self.patch_size}")

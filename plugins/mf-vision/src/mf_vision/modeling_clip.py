@@ -16,11 +16,11 @@ from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Normal, initializer
 
 from mf.modeling import PreTrainedModel
-from mf.nn import (DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, causal_mask_bias,
-                   contrastive_loss, normalize, padding_mask_bias)
+from mf.nn import (DotProductAttention, Dropout, Embedding, LayerNorm, Linear, causal_mask_bias, contrastive_loss,
+                   normalize, padding_mask_bias)
 
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
-from .layers import ProjectionWeights, project_patches, resize_position_grid
+from .layers import MLP, ProjectionWeights, project_patches, resize_position_grid
 
 
 class CLIPAttention(nn.Cell):
@@ -43,18 +43,6 @@ class CLIPAttention(nn.Cell):
         return self.out_proj(out)
 
 
-class CLIPMLP(nn.Cell):
-    def __init__(self, config):
-        super().__init__()
-        std = config.initializer_range
-        self.fc1 = Linear(config.hidden_size, config.intermediate_size, init_std=std)
-        self.act = activation(config.hidden_act)
-        self.fc2 = Linear(config.intermediate_size, config.hidden_size, init_std=std)
-
-    def construct(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class CLIPEncoderLayer(nn.Cell):
     """x + attention(LN(x)), then + MLP(LN(.))."""
 
@@ -63,7 +51,7 @@ class CLIPEncoderLayer(nn.Cell):
         self.layer_norm1 = LayerNorm(config.hidden_size, config.layer_norm_eps)
         self.self_attn = CLIPAttention(config)
         self.layer_norm2 = LayerNorm(config.hidden_size, config.layer_norm_eps)
-        self.mlp = CLIPMLP(config)
+        self.mlp = MLP(config)
 
     def construct(self, x, bias):
         x = x + self.self_attn(self.layer_norm1(x), bias)

@@ -11,11 +11,11 @@ from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import Zero, initializer
 
 from mf.modeling import PreTrainedModel
-from mf.nn import LayerNorm, Linear, SwiGLU, activation
+from mf.nn import LayerNorm, Linear, SwiGLU
 from mf.nn.losses import TokenLoss
 
 from .configuration import Dinov2Config
-from .layers import DropPath
+from .layers import MLP, DropPath
 from .modeling_vit import ViTAttention, ViTEmbeddings
 
 
@@ -34,18 +34,6 @@ class Dinov2LayerScale(nn.Cell):
 
     def construct(self, x):
         return x * self.lambda1
-
-
-class Dinov2MLP(nn.Cell):
-    def __init__(self, config: Dinov2Config):
-        super().__init__()
-        std = config.initializer_range
-        self.fc1 = Linear(config.hidden_size, config.intermediate_size, init_std=std)
-        self.act = activation(config.hidden_act)
-        self.fc2 = Linear(config.intermediate_size, config.hidden_size, init_std=std)
-
-    def construct(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class Dinov2SwiGLUFFN(nn.Cell):
@@ -74,7 +62,7 @@ class Dinov2Layer(nn.Cell):
         self.attention = ViTAttention(config)
         self.layer_scale1 = Dinov2LayerScale(config)
         self.norm2 = LayerNorm(config.hidden_size, config.layer_norm_eps)
-        self.mlp = Dinov2SwiGLUFFN(config) if config.use_swiglu_ffn else Dinov2MLP(config)
+        self.mlp = Dinov2SwiGLUFFN(config) if config.use_swiglu_ffn else MLP(config)
         self.layer_scale2 = Dinov2LayerScale(config)
         self.drop_path = DropPath(drop_path)
 
