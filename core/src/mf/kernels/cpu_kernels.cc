@@ -642,21 +642,24 @@ int AttentionForward(int, void **params, int *ndims, int64_t **shapes, const cha
 #pragma omp parallel
   {
     std::vector<float> queries(rows * dp), keys_t(dp * lp), values(lp * dp), probs(rows * lp), out(rows * dp);
-#pragma omp for collapse(3) schedule(dynamic)
+#pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
-      for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t h = 0; h < s.heads; ++h) {
+        // the head's keys and values are copied once and serve all its chunks of query rows
+        const int64_t g = s.group_of(h);
+        pack(k + s.kv_offset(b, g), kv_stride, s.keys, s.dim, true, keys_t.data(), lp, dp);
+        pack(v + s.kv_offset(b, g), kv_stride, s.keys, s.dim, false, values.data(), dp, lp);
         for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-          const int64_t g = s.group_of(h), first = chunk * rows, count = std::min(rows, s.rows - first);
+          const int64_t first = chunk * rows, count = std::min(rows, s.rows - first);
           int64_t lo, hi;
           visible_keys(s, bias, b, first, count, &lo, &hi);
           pack(q + s.q_offset(b, h, first), q_stride, count, s.dim, false, queries.data(), dp, rows);
-          pack(k + s.kv_offset(b, g), kv_stride, s.keys, s.dim, true, keys_t.data(), lp, dp);
-          pack(v + s.kv_offset(b, g), kv_stride, s.keys, s.dim, false, values.data(), dp, lp);
           chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
           small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, out.data(), dp, rows, dp, hi - lo, false);
           for (int64_t r = 0; r < count; ++r)
             std::copy(out.data() + r * dp, out.data() + r * dp + s.dim, o + s.q_offset(b, h, first + r));
         }
+      }
   }
   return 0;
 }

@@ -7,15 +7,32 @@ import mindspore as ms
 from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import Normal, Zero, initializer
 
+from mf.nn import Linear, activation
+
 # the cubic convolution constant of PyTorch's (and OpenCV's) bicubic interpolation
 CUBIC_A = -0.75
 
 
+def project_patches(pixel_values, weight, bias, patch_size):
+    """A convolution with kernel = stride = patch_size as one matrix product over flattened patches (no padding:
+    pixels past the last whole patch are dropped, as the strided convolution does).
+    [B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p; weight [hidden, C, p, p]; bias
+    [hidden] or None (CLIP's patch embedding has none)."""
+    batch, channels, height, width = pixel_values.shape
+    p = patch_size
+    rows, cols = height // p, width // p
+    hidden = weight.shape[0]
+    x = pixel_values[:, :, :rows * p, :cols * p].reshape(batch, channels, rows, p, cols, p)
+    x = x.transpose(0, 2, 4, 1, 3, 5).reshape(batch * rows * cols, channels * p * p)
+    out = ops.matmul(x, weight.reshape(hidden, channels * p * p).T)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(batch, rows * cols, hidden), rows, cols
+
+
 class PatchEmbeddings(nn.Cell):
-    """Non-overlapping patches -> vectors: a convolution with kernel = stride = patch_size, written as one
-    matrix product over flattened patches (no padding: pixels past the last whole patch are dropped, as
-    the strided convolution does). The weight keeps the convolution's shape [hidden, channels, p, p] and
-    the Hugging Face name `projection`."""
+    """Non-overlapping patches -> vectors (project_patches). The weight keeps the convolution's shape
+    [hidden, channels, p, p] and the Hugging Face name `projection`."""
 
     def __init__(self, num_channels: int, hidden_size: int, patch_size: int, init_std: float = 0.02):
         super().__init__()
@@ -25,14 +42,7 @@ class PatchEmbeddings(nn.Cell):
 
     def construct(self, pixel_values):
         """[B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p."""
-        batch, channels, height, width = pixel_values.shape
-        p = self.patch_size
-        rows, cols = height // p, width // p
-        x = pixel_values[:, :, :rows * p, :cols * p].reshape(batch, channels, rows, p, cols, p)
-        x = x.transpose(0, 2, 4, 1, 3, 5).reshape(batch * rows * cols, channels * p * p)
-        weight = self.projection.weight.reshape(self.hidden_size, channels * p * p)
-        out = ops.matmul(x, weight.T) + self.projection.bias
-        return out.reshape(batch, rows * cols, self.hidden_size), rows, cols
+        return project_patches(pixel_values, self.projection.weight, self.projection.bias, self.patch_size)
 
 
 class ProjectionWeights(nn.Cell):
@@ -102,28 +112,11 @@ class DropPath(nn.Cell):
         return x
 
 
-def project_patches(pixel_values, weight, bias, patch_size):
-    """PatchEmbeddings' computation on given parameters (CLIP's patch embedding has no bias):
-    [B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p; weight [hidden, C, p, p]."""
-    batch, channels, height, width = pixel_values.shape
-    p = patch_size
-    rows, cols = height // p, width // p
-    hidden = weight.shape[0]
-    x = pixel_values[:, :, :rows * p, :cols * p].reshape(batch, channels, rows, p, cols, p)
-    x = x.transpose(0, 2, 4, 1, 3, 5).reshape(batch * rows * cols, channels * p * p)
-    out = ops.matmul(x, weight.reshape(hidden, channels * p * p).T)
-    if bias is not None:
-        out = out + bias
-    return out.reshape(batch, rows * cols, hidden), rows, cols
-
-
 class MLP(nn.Cell):
     """fc1 -> activation -> fc2 (DINOv2's and CLIP's MLP, with their parameter names)."""
 
     def __init__(self, config):
         super().__init__()
-        from mf.nn import Linear, activation
-
         std = config.initializer_range
         self.fc1 = Linear(config.hidden_size, config.intermediate_size, init_std=std)
         self.act = activation(config.hidden_act)
