@@ -71,6 +71,17 @@ def retrieval_recalls(image_embeds: np.ndarray, text_embeds: np.ndarray, caption
     return out
 
 
+def unit_vectors(model, input_ids, pixel_values, attention_mask):
+    """The image-text model's normalised (image, caption) vectors."""
+    image = normalize(model.get_image_features(pixel_values))
+    return image, normalize(model.get_text_features(input_ids, attention_mask))
+
+
+def similarities(model, image, text):
+    """logits_per_image: cosine similarities times exp(logit_scale)."""
+    return ops.matmul(image, text.T) * ops.exp(model.logit_scale)
+
+
 class ContrastiveLoss(nn.Cell):
     """(scale, input_ids, pixel_values, attention_mask) -> the global batch's contrastive loss times scale.
     With world > 1 (data-parallel ranks, the world group) every rank's vectors are gathered first."""
@@ -95,12 +106,10 @@ class ContrastiveLoss(nn.Cell):
         return gathered + ops.concat(parts, 0)
 
     def construct(self, scale, input_ids, pixel_values, attention_mask):
-        image = normalize(self.model.get_image_features(pixel_values))
-        text = normalize(self.model.get_text_features(input_ids, attention_mask))
+        image, text = unit_vectors(self.model, input_ids, pixel_values, attention_mask)
         if self.gather is not None:
             image, text = self.global_batch(image), self.global_batch(text)
-        logits_per_image = ops.matmul(image, text.T) * ops.exp(self.model.logit_scale)
-        return contrastive_loss(logits_per_image) * scale
+        return contrastive_loss(similarities(self.model, image, text)) * scale
 
 
 class ContrastiveForward(nn.Cell):
@@ -112,10 +121,8 @@ class ContrastiveForward(nn.Cell):
         self.model = model
 
     def construct(self, input_ids, pixel_values, attention_mask):
-        image = normalize(self.model.get_image_features(pixel_values))
-        text = normalize(self.model.get_text_features(input_ids, attention_mask))
-        logits_per_image = ops.matmul(image, text.T) * ops.exp(self.model.logit_scale)
-        return contrastive_loss(logits_per_image), image, text
+        image, text = unit_vectors(self.model, input_ids, pixel_values, attention_mask)
+        return contrastive_loss(similarities(self.model, image, text)), image, text
 
 
 class ContrastiveImageText(Objective):
