@@ -38,6 +38,10 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--flip", action="store_true", help="mf: random horizontal flips while training")
     parser.add_argument("--patch-size", type=int, default=4, help="4: a 7x7 grid of patches; 7: 4x4")
+    parser.add_argument("--width", type=int, default=128, help="hidden size (the MLP is twice as wide)")
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--warmup-ratio", type=float, default=0.0, help="mf: linear warm-up over this part of the steps")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
@@ -45,10 +49,14 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         model_dir = Path(work) / "vit-fashion"
         model_dir.mkdir()
-        (model_dir / "config.json").write_text(json.dumps(dict(MODEL, patch_size=args.patch_size)))
+        (model_dir / "config.json").write_text(json.dumps(dict(MODEL, patch_size=args.patch_size, hidden_size=args.width,
+                                                                 intermediate_size=2 * args.width,
+                                                                 num_hidden_layers=args.layers,
+                                                                 num_attention_heads=args.heads)))
         (model_dir / "preprocessor_config.json").write_text(json.dumps(PROCESSOR))
         common = [str(FASHION), str(model_dir), str(args.epochs), str(args.batch), str(args.lr)]
-        mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip))],
+        mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip)),
+                             str(args.warmup_ratio)],
                             capture_output=True, text=True)
         if mf.returncode != 0:
             raise SystemExit(mf.stderr[-4000:])
