@@ -78,6 +78,16 @@ class GenerationMixin:
         finally:
             self.set_train(was_training)
 
+    def generation_positions(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Position ids of left-padded prompts ids [B, T] (mask marks real tokens): 0, 1, ... over the real
+        tokens. A model whose positions have another shape or rule (GLM: [B, 2, T]) overrides this and
+        next_generation_positions; positions run along the last axis."""
+        return _positions(mask)
+
+    def next_generation_positions(self, last: np.ndarray) -> np.ndarray:
+        """The position ids of the next generated token, from the last token's (positions[..., -1])."""
+        return last + 1
+
     def _generation_stepper(self, ids, mask, config, new_tokens):
         """What runs the model for generate() (see the steppers below)."""
         cls = _CacheStepper if config.use_cache else _RecomputeStepper
@@ -160,8 +170,9 @@ class _CacheStepper:
         self.slot_mask = np.ones((batch, self.decoder.cache_length), np.float32)
         self.slot_mask[:, :padded] = self.mask
         self.next_slot = padded
-        self.positions = _positions(mask)
-        self.next_positions = self.positions[:, -1]
+        self.model = model
+        self.positions = model.generation_positions(ids, mask)
+        self.next_positions = self.positions[..., -1]
         self.streamed = ids[0][mask[0] == 1]
 
     def start(self):
@@ -169,8 +180,8 @@ class _CacheStepper:
         return logits, self.prompt
 
     def decode(self, tokens):
-        self.next_positions = self.next_positions + 1
-        logits = self.decoder.step(tokens[:, None], self.slot_mask, self.next_positions[:, None], self.next_slot)
+        self.next_positions = self.model.next_generation_positions(self.next_positions)
+        logits = self.decoder.step(tokens[:, None], self.slot_mask, self.next_positions[..., None], self.next_slot)
         self.next_slot += 1
         return logits
 
@@ -185,7 +196,7 @@ class _RecomputeStepper:
 
     def __init__(self, model, ids, mask, new_tokens):
         self.model, self.ids, self.mask = model, ids, mask
-        self.positions = _positions(mask)
+        self.positions = model.generation_positions(ids, mask)
         self.streamed = ids[0][mask[0] == 1]
 
     def _run(self):
@@ -199,7 +210,8 @@ class _RecomputeStepper:
     def decode(self, tokens):
         self.ids = np.concatenate([self.ids, tokens[:, None]], axis=1)
         self.mask = np.concatenate([self.mask, np.ones_like(tokens)[:, None]], axis=1)
-        self.positions = np.concatenate([self.positions, self.positions[:, -1:] + 1], axis=1)
+        following = self.model.next_generation_positions(self.positions[..., -1])
+        self.positions = np.concatenate([self.positions, following[..., None]], axis=-1)
         return self._run()
 
     def reorder(self, rows):
@@ -207,10 +219,11 @@ class _RecomputeStepper:
 
 
 def _left_pad(array, width, value):
-    if array.shape[1] == width:
+    """array [B, ..., T] padded on the left of its last axis to width."""
+    if array.shape[-1] == width:
         return array
-    pad = np.full((array.shape[0], width - array.shape[1]), value, dtype=array.dtype)
-    return np.concatenate([pad, array], axis=1)
+    pad = np.full(array.shape[:-1] + (width - array.shape[-1],), value, dtype=array.dtype)
+    return np.concatenate([pad, array], axis=-1)
 
 
 # ---- greedy and sampling ------------------------------------------------------------------

@@ -7,6 +7,7 @@ A family writes two classes:
         def __init__(self, config): build self.<embeddings>, self.layers (a CellList), self.norm
         def embed(self, input_ids, position_ids): -> hidden [B, T, H]
         def block_inputs(self, position_ids): -> tuple of extra tensors every block takes (optional)
+        def default_positions(self, input_ids), attention_bias(...): other position or mask rules (optional)
 
     class MyForCausalLM(CausalLM):           # the head: nothing to write but three names
         config_class, backbone_class, base_model_prefix = MyConfig, MyModel, "model"
@@ -54,24 +55,40 @@ class DecoderModel(PreTrainedModel):
         """Extra tensors every block takes before the mask bias (rotary tables, ...)."""
         return ()
 
+    def default_positions(self, input_ids):
+        """Position ids when the caller gives none: 0, 1, ... [1, T]. A family whose positions depend on the
+        tokens (GLM's 2-D positions around <sop>) computes them here from input_ids, inside the graph."""
+        length = input_ids.shape[1]
+        return ops.arange(0, length, dtype=ms.int32).reshape(1, length)
+
+    def attention_bias(self, input_ids, attention_mask, cache_index=None):
+        """The additive attention mask every block gets. Without a cache: causal over the T tokens, plus
+        padding where attention_mask [B, T] is 0 ([1 or B, 1, T, T]). With a cache (cache_index given):
+        attention_mask [B, L] marks the cache slots that hold real tokens and the T queries sit at slots
+        cache_index.. ([B, 1, T, L]). A family with another pattern (a prefix-LM) overrides this."""
+        length = input_ids.shape[1]
+        if cache_index is not None:
+            return cache_mask_bias(attention_mask, cache_index, length)
+        bias = self.causal_bias[:, :, :length, :length]
+        if attention_mask is not None:
+            bias = bias + padding_mask_bias(attention_mask)
+        return bias
+
     # ---- what core provides -------------------------------------------------------------
     def construct(self, input_ids, attention_mask=None, position_ids=None, kv_cache=None, cache_index=None):
         """kv_cache: None, or (key_0, value_0, key_1, ...) cache Parameters written at slots
         cache_index..; attention_mask then covers every cache slot."""
-        length = input_ids.shape[1]
         if position_ids is None:
-            position_ids = ops.arange(0, length, dtype=ms.int32).reshape(1, length)
+            position_ids = self.default_positions(input_ids)
         x = self.embed(input_ids, position_ids)
         extra = self.block_inputs(position_ids)
         blocks = getattr(self, self.blocks_attr)
         if kv_cache is None:
-            bias = self.causal_bias[:, :, :length, :length]
-            if attention_mask is not None:
-                bias = bias + padding_mask_bias(attention_mask)
+            bias = self.attention_bias(input_ids, attention_mask)
             for block in blocks:
                 x = block(x, *extra, bias)
         else:
-            bias = cache_mask_bias(attention_mask, cache_index, length)
+            bias = self.attention_bias(input_ids, attention_mask, cache_index)
             for i, block in enumerate(blocks):
                 x = block(x, *extra, bias, kv_cache[2 * i], kv_cache[2 * i + 1], cache_index)
         return getattr(self, self.norm_attr)(x)
@@ -163,12 +180,13 @@ class CausalLM(PreTrainedModel, GenerationMixin):
     # ---- pipeline stages (mf.parallel.pipeline): embedding, blocks, head ------------------
     # (called inside compiled stages: they reach the backbone by getattr, not the property)
     def stage_embed(self, input_ids):
-        return getattr(self, self.base_model_prefix).embed(input_ids, _positions(input_ids))
+        backbone = getattr(self, self.base_model_prefix)
+        return backbone.embed(input_ids, backbone.default_positions(input_ids))
 
     def stage_layer_inputs(self, input_ids):
         backbone = getattr(self, self.base_model_prefix)
-        length = input_ids.shape[1]
-        return backbone.block_inputs(_positions(input_ids)) + (backbone.causal_bias[:, :, :length, :length],)
+        return backbone.block_inputs(backbone.default_positions(input_ids)) + (
+            backbone.attention_bias(input_ids, None),)
 
     def stage_layers(self):
         return self.backbone.blocks()
@@ -189,8 +207,3 @@ class CausalLM(PreTrainedModel, GenerationMixin):
         if not self.tied:
             return []
         return [f"{self.base_model_prefix}.{self.backbone.embedding_attr}.weight"]
-
-
-def _positions(input_ids):
-    length = input_ids.shape[1]
-    return ops.arange(0, length, dtype=ms.int32).reshape(1, length)
