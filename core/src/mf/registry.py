@@ -42,6 +42,9 @@ class ModelFamily:
     pet_target_modules: Tuple[str, ...] = ()
     # the family's own words for its model card (markdown): what it is, what was measured
     card: str = ""
+    # registered metrics that score the responses it generates on prompt/response evaluation data
+    # (default: BLEU and chrF; TrainingArguments.response_metrics overrides)
+    response_metrics: Tuple[str, ...] = ()
 
     def model_class(self, role: Optional[str] = None) -> type:
         """The model class for a role (default: the family's default role)."""

@@ -4,8 +4,10 @@ from pathlib import Path
 from .blocks import DatasetError, TokenBlocks, pack_documents
 
 
-def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail") -> TokenBlocks:
-    """Read a path whose format a registered handler recognises."""
+def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail", **options) -> TokenBlocks:
+    """Read a path whose format a registered handler recognises. options (passed on when not None): columns
+    (prompt and response fields) and max_response_length, for JSONL prompt/response pairs."""
+    options = {name: value for name, value in options.items() if value is not None}
     from ..plugins import get_registry
 
     path = Path(source).expanduser()
@@ -15,7 +17,8 @@ def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail") ->
                 if getattr(h, "kind", "tokens") == "tokens"]  # image formats are read by image tasks
     for name, handler in handlers:
         if handler.detect(path):
-            return handler.load(path, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line)
+            return handler.load(path, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line,
+                                **options)
     raise DatasetError(f"cannot tell the format of {path}: expected a MindRecord directory (from `mf data "
                        f"prepare`), a .jsonl file with {{\"text\": ...}} lines, or a .txt file. Known formats: "
                        f"{', '.join(name for name, _ in handlers)}")

@@ -1,6 +1,6 @@
 """TokenBlocks: packed token sequences in memory, batched deterministically (and resumably)."""
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -20,6 +20,10 @@ class TokenBlocks:
     input_ids: np.ndarray
     attention_mask: Optional[np.ndarray] = None
     source: str = ""
+    # prompt/response rows: labels (same shape) mark what is learned, IGNORE_INDEX elsewhere; pairs are the
+    # (prompt, response) texts, for evaluation that generates responses
+    labels: Optional[np.ndarray] = None
+    pairs: Optional[List[Tuple[str, str]]] = None
 
     def __post_init__(self):
         self.input_ids = np.asarray(self.input_ids, dtype=np.int32)
@@ -52,6 +56,8 @@ class TokenBlocks:
             batch = {"input_ids": self.input_ids[rows]}
             if self.attention_mask is not None:
                 batch["attention_mask"] = self.attention_mask[rows]
+            if self.labels is not None:
+                batch["labels"] = self.labels[rows]
             yield batch
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .blocks import DatasetError, TokenBlocks, pack_documents
+from .prompt_response import find_columns, prompt_response_rows, record_pair
 
 MINDRECORD_SUFFIX = ".mindrecord"
 
@@ -56,12 +57,50 @@ class MindRecordFormat:
 
 
 class JsonlFormat:
-    """One JSON object per line with a "text" field."""
+    """One JSON object per line with a "text" field (documents, packed), or with a prompt and a response
+    (prompt/response rows, see prompt_response.py; the fields as `columns` names them, or a known pair)."""
 
     name = "jsonl"
 
     def detect(self, path: Path) -> bool:
         return path.is_file() and path.suffix in (".jsonl", ".json")
+
+    def records(self, path: Path, on_bad_line="fail"):
+        """(line number, record) of every JSON object line."""
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    if not isinstance(record, dict):
+                        raise TypeError(f"a line must be a JSON object, not {type(record).__name__}")
+                except (json.JSONDecodeError, TypeError) as exc:
+                    _bad(f"{path}:{number}: {_describe(exc)}", on_bad_line)
+                    continue
+                yield number, record
+
+    def pair_columns(self, path: Path, columns=None):
+        """The (prompt, response) fields of the file's records, or None for {"text": ...} documents."""
+        for _, record in self.records(path, on_bad_line="skip_quietly"):
+            if columns is None and "text" in record:
+                return None
+            found = find_columns(record, columns)
+            if found is None and columns:
+                raise DatasetError(f"{path}: records have no '{columns[0]}' and '{columns[1]}' fields (the "
+                                   f"prompt_column / response_column asked for); their fields: {sorted(record)}")
+            return found
+        return None
+
+    def pairs(self, path: Path, columns, on_bad_line="fail"):
+        for number, record in self.records(path, on_bad_line):
+            try:
+                if find_columns(record, columns) is None:
+                    raise KeyError(columns)
+                yield record_pair(record, columns)
+            except (KeyError, TypeError) as exc:
+                problem = f"no '{columns[0]}' / '{columns[1]}' fields" if isinstance(exc, KeyError) else str(exc)
+                _bad(f"{path}:{number}: {problem}", on_bad_line)
 
     def documents(self, path: Path, on_bad_line="fail"):
         with open(path, encoding="utf-8") as f:
@@ -81,9 +120,25 @@ class JsonlFormat:
                     raise DatasetError(f"{problem} (to skip such lines: on_bad_line='skip', or --on-bad-line skip)") from None
                 yield text
 
-    def load(self, path: Path, tokenizer=None, seq_length=None, on_bad_line="fail"):
+    def load(self, path: Path, tokenizer=None, seq_length=None, on_bad_line="fail", columns=None,
+             max_response_length=None):
         _need(tokenizer, seq_length, path)
+        found = self.pair_columns(path, columns)
+        if found is not None:
+            pairs = list(self.pairs(path, found, on_bad_line))
+            if not pairs:
+                raise DatasetError(f"{path} has no prompt/response pairs")
+            return prompt_response_rows(pairs, tokenizer, seq_length, str(path), max_response_length)
         return pack_documents(self.documents(path, on_bad_line), tokenizer, seq_length, str(path))[0]
+
+
+def _bad(problem, on_bad_line):
+    if on_bad_line == "skip_quietly":
+        return
+    if on_bad_line == "skip":
+        warnings.warn(f"skipping {problem}")
+        return
+    raise DatasetError(f"{problem} (to skip such lines: on_bad_line='skip', or --on-bad-line skip)")
 
 
 class TextFormat:
@@ -116,5 +171,5 @@ def _describe(exc):
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON ({exc.msg} at column {exc.colno})"
     if isinstance(exc, KeyError):
-        return "no \"text\" field"
+        return "no \"text\" field (or a prompt and a response: {\"prompt\", \"response\"} and the like)"
     return str(exc)

@@ -61,6 +61,12 @@ class TrainingArguments:
     predict_with_generate: bool = True        # evaluation generates and scores BLEU / chrF
     generation_max_length: Optional[int] = None  # new tokens when evaluating; default: max_target_length
     generation_num_beams: int = 1
+    # prompt/response JSONL (instruction tuning, ADGEN): the two fields (default: a known pair such as prompt /
+    # response, content / summary, instruction / output); max_target_length caps the response's tokens; evaluation
+    # generates every response and scores it with response_metrics (default: the model family's, else bleu, chrf)
+    prompt_column: Optional[str] = None
+    response_column: Optional[str] = None
+    response_metrics: Optional[List[str]] = None
     # image classification: training-time augmentation of each image (random resized crop, horizontal flip)
     # [min, max] share of the area kept; default [0.08, 1.0]; [1, 1]: no crop
     random_resized_crop_scale: Optional[List[float]] = None
@@ -109,6 +115,9 @@ class TrainingArguments:
             raise TrainingError(f"save_total_limit must be >= 1 (or None for no limit), got {self.save_total_limit}")
         if self.on_bad_line not in ("fail", "skip"):
             raise TrainingError(f"on_bad_line must be 'fail' or 'skip', got {self.on_bad_line!r}")
+        if (self.prompt_column is None) != (self.response_column is None):
+            raise TrainingError("prompt_column and response_column go together: set both (or neither, to use a "
+                                "known pair such as prompt / response)")
         for name in ("max_target_length", "generation_max_length"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):

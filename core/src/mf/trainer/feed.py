@@ -95,12 +95,13 @@ class MindSporeFeed:
 
 
 def make_feed(source, tokenizer, seq_length: Optional[int], batch_size: int, shuffle: bool, seed: int,
-              on_bad_line: str = "fail", shard=0, num_shards=1):
-    """A feed for a path, TokenBlocks or mindspore dataset."""
+              on_bad_line: str = "fail", shard=0, num_shards=1, **options):
+    """A feed for a path, TokenBlocks or mindspore dataset (options: see mf.data.load_dataset)."""
     if is_mindspore_dataset(source):
         return MindSporeFeed(source, batch_size, shard, num_shards)
     if not isinstance(source, TokenBlocks):
-        source = load_dataset(source, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line)
+        source = load_dataset(source, tokenizer=tokenizer, seq_length=seq_length, on_bad_line=on_bad_line,
+                              **options)
     return BlockFeed(source, batch_size, shuffle, seed, shard, num_shards)
 
 

@@ -261,7 +261,8 @@ class Trainer:
                 feed = BlockFeed(examples, args.batch_size * self.topology.dp, args.shuffle, args.data_seed)
             else:
                 feed = make_feed(self.train_dataset, self.tokenizer, args.seq_length or _context_length(model),
-                                 args.batch_size * self.topology.dp, args.shuffle, args.data_seed, args.on_bad_line)
+                                 args.batch_size * self.topology.dp, args.shuffle, args.data_seed, args.on_bad_line,
+                                 **self._data_options())
                 _check_fits(model, feed.seq_length)
             self._train_examples = examples
             accumulation = args.gradient_accumulation_steps
@@ -570,7 +571,7 @@ class Trainer:
             model = self._get_model(require_weights=True)
             feed = make_feed(dataset, self.tokenizer, self.args.seq_length or _context_length(model),
                              self.args.per_device_eval_batch_size,
-                             False, 0, self.args.on_bad_line)
+                             False, 0, self.args.on_bad_line, **self._data_options())
             _check_fits(model, feed.seq_length)
             was_training = model.training
             model.set_train(False)
@@ -584,11 +585,33 @@ class Trainer:
             model.set_train(was_training)
         loss = total_nll / max(total_tokens, 1.0)
         metrics = {"eval_loss": loss, "eval_perplexity": math.exp(min(loss, 700.0)), "eval_tokens": int(total_tokens)}
+        pairs = getattr(getattr(feed, "blocks", None), "pairs", None)
+        if pairs and self.args.predict_with_generate:
+            with graph_mode():
+                metrics.update({f"eval_{name}": value for name, value in self._response_scores(model, pairs).items()})
         if self.compute_metrics is not None:
             metrics.update(self.compute_metrics(model, feed) or {})
         self._notify("on_evaluate", metrics)
         get_plugin_manager().hook.mf_on_evaluate(trainer=self, metrics=metrics)
         return metrics
+
+    def _data_options(self):
+        """How text data is read besides its format: the prompt/response fields and the response's length."""
+        args = self.args
+        columns = (args.prompt_column, args.response_column) if args.prompt_column else None
+        return {"columns": columns, "max_response_length": args.max_target_length}
+
+    def _response_scores(self, model, pairs) -> Dict[str, float]:
+        """Generate a response to every prompt (greedy, or generation_num_beams) and score it against the data's."""
+        from ..plugins import get_registry
+        from ..tasks.prompt_response import score_responses
+
+        names = self.args.response_metrics
+        if names is None:
+            names = get_registry().family(model.config.model_type).response_metrics or ("bleu", "chrf")
+        return score_responses(model, self.tokenizer, pairs, list(names), self.args.per_device_eval_batch_size,
+                               self.args.generation_max_length or self.args.max_target_length or 64,
+                               self.args.generation_num_beams)
 
     def _evaluate_objective(self, dataset) -> Dict[str, float]:
         """The encoder task's loss and metrics over every example (the last batch padded to the same shape

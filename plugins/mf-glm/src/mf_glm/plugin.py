@@ -18,7 +18,8 @@ def mf_register_models(registry):
     registry.add_model_family(
         "glm", GLMConfig, {"base": GLMModel, "causal_lm": GLMForCausalLM}, default_role="causal_lm",
         tokenizer_class=ChatGLMTokenizer, converter=convert, hf_model_types=("chatglm",),
-        sharding_plan=GLM_SHARDING, pet_target_modules=("query_key_value",), card=CARD)
+        sharding_plan=GLM_SHARDING, pet_target_modules=("query_key_value",), card=CARD,
+        response_metrics=("adgen_scores",))
     registry.export(GLMConfig, GLMModel, GLMForCausalLM, ChatGLMTokenizer)
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in GLM_PRESETS.items():
