@@ -5,7 +5,8 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests"]
 
-PLUGINS = ["plugins/mf-gpt", "plugins/mf-llama", "plugins/mf-bert", "plugins/mf-t5"]
+PLUGINS = ["plugins/mf-gpt", "plugins/mf-llama", "plugins/mf-bert", "plugins/mf-t5", "plugins/mf-vision",
+           "plugins/mf-glm"]
 
 
 def _install_all(session):

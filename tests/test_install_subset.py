@@ -8,7 +8,7 @@ import pytest
 SCRIPT = Path(__file__).with_name("install_subset_check.py")
 
 
-FAMILIES = ["mf-llama", "mf-bert", "mf-t5", "mf-vision"]
+FAMILIES = ["mf-llama", "mf-bert", "mf-t5", "mf-vision", "mf-glm"]
 
 
 @pytest.mark.slow

@@ -128,6 +128,15 @@ def test_model_parallel_logits_and_gradients_equal_one_process(tmp_path, family)
 
 
 @pytest.mark.slow
+def test_glm_data_model_and_pipeline_parallel_equal_one_process(tmp_path):
+    """GLM (2-D positions, prefix-LM mask, alpha residuals, per-head fused query_key_value) under its sharding plan."""
+    ref = reference(tmp_path, "glm", "sgd")
+    compare(ref, run_layout(tmp_path, 2, "mp2", "glm", 1, 2, 1, False, "sgd"))
+    compare(ref, run_layout(tmp_path, 2, "dp2", "glm", 2, 1, 1, False, "sgd"))
+    compare(ref, run_layout(tmp_path, 2, "pp2", "glm", 1, 1, 2, False, "sgd"))
+
+
+@pytest.mark.slow
 def test_pipeline_with_micro_batches_equals_one_process(tmp_path):
     compare(reference(tmp_path, "gpt2", "sgd"), run_layout(tmp_path, 2, "pp2", "gpt2", 1, 1, 2, False, "sgd"))
 

@@ -1,7 +1,7 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama|bert|t5|vit|clip|mae dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|glm|bert|t5|vit|clip|mae dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
 a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
 labels hidden unevenly so that ranks hold different numbers of labelled tokens; t5 trains translation
@@ -63,6 +63,14 @@ elif family == "mae":
                                               num_attention_heads=4, intermediate_size=64, decoder_hidden_size=16,
                                               decoder_num_hidden_layers=1, decoder_num_attention_heads=2,
                                               decoder_intermediate_size=32, norm_pix_loss=True))
+elif family == "glm":
+    from mf_glm import GLMConfig, GLMForCausalLM
+
+    # random tokens include <sop> (100), [gMASK] (98) and [MASK] (97): rows exercise GLM's 2-D positions and
+    # prefix-LM mask
+    model = GLMForCausalLM(GLMConfig(vocab_size=101, hidden_size=32, inner_hidden_size=64, num_layers=2,
+                                     num_heads=4, seq_length=32, bos_token_id=100, eos_token_id=99,
+                                     mask_token_id=97, gmask_token_id=98, pad_token_id=0))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))
