@@ -48,14 +48,36 @@ def read_safetensors(path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         tensors = {}
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
+            bfloat16 = [name for name in f.keys() if f.get_slice(name).get_dtype() == "BF16"]
             for name in f.keys():
-                tensors[name] = f.get_tensor(name)
+                if name not in bfloat16:
+                    tensors[name] = f.get_tensor(name)
+        if bfloat16:
+            tensors.update(_read_bfloat16(path, bfloat16))
         return tensors, metadata
     except Exception as exc:  # safetensors raises its own error types for every kind of damage
         size = path.stat().st_size if path.exists() else 0
         raise WeightsError(
             f"{path} ({size} bytes) is not a readable safetensors file: {exc}. The file is truncated or "
             f"corrupted; save or download it again") from None
+
+
+def _read_bfloat16(path: Path, names) -> Dict[str, np.ndarray]:
+    """bfloat16 tensors (which numpy lacks) as float32: the upper half of a float32's bits, so the widening is
+    exact. Read from the file's own layout: 8 bytes of header length, the JSON header, then the data."""
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        (header_length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(header_length))
+    start = 8 + header_length
+    out = {}
+    for name in names:
+        begin, end = header[name]["data_offsets"]
+        raw = np.fromfile(path, dtype="<u2", count=(end - begin) // 2, offset=start + begin)
+        out[name] = (raw.astype(np.uint32) << 16).view(np.float32).reshape(header[name]["shape"])
+    return out
 
 
 def load_state_dict(directory) -> Tuple[Dict[str, np.ndarray], str]:
