@@ -75,8 +75,8 @@ def test_exports_are_explicit_and_first_party_names_are_exact():
     assert mf.GPT2LMHeadModel.__name__ == "GPT2LMHeadModel"  # mf-gpt exports it
     assert not hasattr(mf, "Clipboard")  # a prefix of CLIP is not a CLIP name
     assert not hasattr(mf, "GPT2Attention")  # registered family internals are not exported
-    with pytest.raises(ImportError, match="pip install mf-glm"):
-        mf.GLMConfig
+    with pytest.raises(ImportError, match="pip install mf-gpt"):  # catalogued, not yet provided (PanGu-Alpha)
+        mf.PanguAlphaConfig
     from mf.catalogue import first_party_distribution
 
     assert first_party_distribution("clip_vit_b_32") == "mf-vision"

@@ -25,8 +25,8 @@ FIRST_PARTY: Dict[str, Dict[str, Set[str]]] = {
     "mf-glm": {
         "model_types": {"glm", "chatglm"},
         "presets": {"glm_6b", "glm_6b_lora", "glm_6b_chat", "glm_tiny"},
-        "names": {"GLMConfig", "GLMModel", "GLMForPreTraining", "GLMChatModel", "ChatGLMTokenizer",
-                  "GLMProcessor"},
+        "names": {"GLMConfig", "GLMModel", "GLMForCausalLM", "GLMForPreTraining", "GLMChatModel",
+                  "ChatGLMTokenizer"},
     },
     "mf-bert": {
         "model_types": {"bert"},

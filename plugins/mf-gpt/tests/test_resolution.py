@@ -10,7 +10,17 @@ def test_unknown_preset_suggests_close_matches():
         AutoConfig.from_pretrained("gpt2_smal")
 
 
-def test_a_preset_of_an_uninstalled_family_names_the_distribution():
+@pytest.fixture
+def glm_uninstalled(fresh_plugins):
+    """As if mf-glm were not installed (in a full checkout every first-party family is)."""
+    from mf.plugins import get_registry, plugin_set
+
+    for info in plugin_set().infos:
+        if info.source.distribution == "mf-glm":
+            get_registry().drop_source(info.source)
+
+
+def test_a_preset_of_an_uninstalled_family_names_the_distribution(glm_uninstalled):
     with pytest.raises(UnknownNameError, match=r"preset 'glm_6b' is provided by mf-glm, which is not installed: pip install mf-glm"):
         AutoModel.from_pretrained("glm_6b")
 
@@ -47,6 +57,6 @@ def test_plugin_classes_import_from_mf():
     assert GPT2LMHeadModel is direct
 
 
-def test_uninstalled_plugin_class_names_the_distribution():
+def test_uninstalled_plugin_class_names_the_distribution(glm_uninstalled):
     with pytest.raises(ImportError, match="mf.GLMModel is provided by mf-glm, which is not installed: pip install mf-glm"):
         from mf import GLMModel  # noqa: F401

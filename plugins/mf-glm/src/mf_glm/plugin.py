@@ -21,6 +21,9 @@ def mf_register_models(registry):
         sharding_plan=GLM_SHARDING, pet_target_modules=("query_key_value",), card=CARD,
         response_metrics=("adgen_scores",))
     registry.export(GLMConfig, GLMModel, GLMForCausalLM, ChatGLMTokenizer)
+    # MindFormers' names for the same model (its glm_6b and glm_6b_chat model classes)
+    registry.export(GLMForCausalLM, name="GLMForPreTraining")
+    registry.export(GLMForCausalLM, name="GLMChatModel")
     tokenizer = {"vocab_file": bundled_tokenizer_model()}
     for name, (description, config) in GLM_PRESETS.items():
         registry.add_preset(name, "glm", config, description=description, tokenizer=tokenizer, **GLM_WEIGHTS[name])
