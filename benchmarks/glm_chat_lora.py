@@ -1,11 +1,11 @@
 """GLM: pre-train a small GLM on Chinese text, LoRA fine-tune it on real Chinese chat pairs, score held-out answers
 with BLEU-4 and ROUGE-1/2/L as ChatGLM's evaluation does (before and after the fine-tune).
 
-    ./dev python benchmarks/glm_chat_lora.py [--pretrain-minutes 8 --lora-epochs 8]
+    ./dev python benchmarks/glm_chat_lora.py [--pretrain-epochs 8 --lora-epochs 8]
 
 Data: ../shared/data/instructions/chat_pairs_chinese.jsonl (552 pairs; every 8th held out: 69 for evaluation,
-483 for training) and, for pre-training, Chinese poetry (../shared/data/scripts/fetch-datasets.sh zh_poetry: the
-lines the stand-in tokenizer covers without byte fall-back) plus the training pairs' texts as plain documents.
+483 for training) and, for pre-training, plain Chinese text: the training pairs' questions and answers as
+documents (no prompt/response format) and the Chinese sentences of the UDHR pairs.
 Model: GLM-6B's architecture at 4 layers x 256 (8 heads, MLP 1024) on mf-glm's stand-in tokenizer.
 Steps, each as a user runs it:
 1. `mf run --run_mode train` pre-trains the base model on the plain text;
@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CHAT = HERE.parent.parent / "shared" / "data" / "instructions" / "chat_pairs_chinese.jsonl"
-POETRY = Path(os.environ.get("MF_TESTDATA", Path.home() / ".cache" / "mf-testdata")) / "zh_poetry" / "poems.txt"
+UDHR = HERE.parent.parent / "shared" / "data" / "translation" / "eng-cmn_hans.tsv"
 MODEL = dict(hidden_size=256, inner_hidden_size=1024, num_layers=4, num_heads=8, seq_length=256)
 EVAL_OPTIONS = ["--seq_length", "96", "--per_device_eval_batch_size", "8", "--generation_max_length", "32"]
 
@@ -42,29 +42,16 @@ def mf_run(*options):
     return result.stdout.strip().splitlines()[-1], (time.perf_counter() - started) / 60
 
 
-def pretraining_text(tokenizer, train_pairs, max_lines):
-    """Poetry lines the tokenizer covers (few byte pieces), then the training pairs' texts, blank-line separated."""
-    documents = []
-    if POETRY.is_file():
-        with open(POETRY, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                pieces = tokenizer.sp.EncodeAsIds(line)
-                if pieces and sum(tokenizer.sp.IsByte(p) for p in pieces) <= 0.02 * len(pieces):
-                    documents.append(line)
-                    if len(documents) >= max_lines:
-                        break
-    else:
-        print(f"(no {POETRY}: pre-training on the training pairs' texts alone; run fetch-datasets.sh zh_poetry)")
-    poems = len(documents)
-    documents += [f"{pair['instruction']}\n{pair['output']}" for pair in train_pairs]
-    return "\n\n".join(documents), poems
+def pretraining_text(train_pairs):
+    """The training pairs' texts and the UDHR's Chinese sentences, as blank-line separated documents."""
+    documents = [f"{pair['instruction']}\n{pair['output']}" for pair in train_pairs]
+    documents += [line.split("\t")[1] for line in UDHR.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    return "\n\n".join(documents)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--poetry-lines", type=int, default=12000)
-    parser.add_argument("--pretrain-epochs", type=float, default=1.0)
+    parser.add_argument("--pretrain-epochs", type=float, default=8)
     parser.add_argument("--lora-epochs", type=float, default=8)
     parser.add_argument("--lora-lr", type=float, default=2e-3)
     args = parser.parse_args()
@@ -82,15 +69,14 @@ def main():
         (work / "train.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in train), "utf-8")
         (work / "eval.jsonl").write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in held_out), "utf-8")
         tokenizer = AutoTokenizer.from_pretrained("glm_tiny")
-        text, poems = pretraining_text(tokenizer, train, args.poetry_lines)
-        (work / "pretrain.txt").write_text(text, encoding="utf-8")
+        (work / "pretrain.txt").write_text(pretraining_text(train), encoding="utf-8")
         ms.set_seed(0)
         model = AutoModel.from_config(AutoConfig.from_pretrained("glm_tiny", **MODEL))
         model.save_pretrained(work / "init")
         tokenizer.save_pretrained(work / "init")
         parameters = sum(p.size for p in model.get_parameters())
         print(f"GLM {MODEL['num_layers']} x {MODEL['hidden_size']}: {parameters / 1e6:.1f}M parameters; "
-              f"pre-training text: {poems} poetry lines + {len(train)} pair texts; "
+              f"pre-training text: {len(train)} pair texts and the UDHR's Chinese; "
               f"{len(train)} training / {len(held_out)} held-out pairs", flush=True)
 
         _, minutes = mf_run("--task", "text_generation", "--model_type", str(work / "init"), "--run_mode", "train",
