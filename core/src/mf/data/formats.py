@@ -103,22 +103,14 @@ class JsonlFormat:
                 _bad(f"{path}:{number}: {problem}", on_bad_line)
 
     def documents(self, path: Path, on_bad_line="fail"):
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    text = record["text"]
-                    if not isinstance(text, str):
-                        raise TypeError(f"'text' is {type(text).__name__}, not a string")
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    problem = f"{path}:{number}: {_describe(exc)}"
-                    if on_bad_line == "skip":
-                        warnings.warn(f"skipping {problem}")
-                        continue
-                    raise DatasetError(f"{problem} (to skip such lines: on_bad_line='skip', or --on-bad-line skip)") from None
-                yield text
+        for number, record in self.records(path, on_bad_line):
+            text = record.get("text")
+            if not isinstance(text, str):
+                problem = _describe(KeyError("text")) if "text" not in record else \
+                    f"'text' is {type(text).__name__}, not a string"
+                _bad(f"{path}:{number}: {problem}", on_bad_line)
+                continue
+            yield text
 
     def load(self, path: Path, tokenizer=None, seq_length=None, on_bad_line="fail", columns=None,
              max_response_length=None):
