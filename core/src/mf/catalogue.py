@@ -9,13 +9,14 @@ from typing import Dict, Optional, Set
 
 FIRST_PARTY: Dict[str, Dict[str, Set[str]]] = {
     "mf-gpt": {
-        "model_types": {"gpt2", "pangualpha", "bloom"},
+        "model_types": {"gpt2", "pangualpha", "gpt_pangu", "bloom"},
         "presets": {"gpt2", "gpt2_small", "gpt2_13b", "gpt2_52b", "gpt2_lora", "gpt2_tiny",
                     "pangualpha_2_6b", "pangualpha_13b", "pangualpha_tiny",
-                    "bloom_560m", "bloom_7.1b", "bloom_65b", "bloom_176b", "bloom_tiny"},
+                    "bloom_560m", "bloom_7.1b", "bloom_65b", "bloom_176b", "bloom_560m_lora", "bloom_tiny"},
         "names": {"GPT2Config", "GPT2Model", "GPT2LMHeadModel", "GPT2Tokenizer", "GPT2Processor",
                   "PanguAlphaConfig", "PanguAlphaModel", "PanguAlphaHeadModel", "PanguAlphaTokenizer",
-                  "PanguAlphaProcessor", "BloomConfig", "BloomModel", "BloomLMHeadModel", "BloomTokenizer"},
+                  "PanguAlphaProcessor", "GPTPanguForCausalLM", "BloomConfig", "BloomModel", "BloomLMHeadModel",
+                  "BloomForCausalLM", "BloomTokenizer"},
     },
     "mf-llama": {
         "model_types": {"llama"},

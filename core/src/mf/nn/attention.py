@@ -150,7 +150,8 @@ def grouped_query_attention(query, key, value, bias, scale, dropout=None):
 class DotProductAttention(nn.Cell):
     """softmax(q k^T * scale + bias) v with dropout on the probabilities, on token-major tensors as
     the projections produce them: query [B, T, heads, d], key and value [B, L, kv_heads, d]
-    (grouped-query attention when kv_heads < heads); returns [B, T, heads * d].
+    (grouped-query attention when kv_heads < heads); returns [B, T, heads * d]. bias is
+    [B or 1, 1, T, L], or [B or 1, heads, T, L] for a per-head bias.
 
     Uses mf's fused kernel for T > 1 when kernels are available and no dropout is active: it reads
     the token-major layout directly and keeps nothing [B, heads, T, L]-sized for the backward pass,
@@ -167,7 +168,9 @@ class DotProductAttention(nn.Cell):
 
     def construct(self, query, key, value, bias):
         batch, length, heads, head_dim = query.shape
-        if self.fused is not None and length > 1 and not (self.training and self.dropout.p > 0):
+        # the fused kernel takes one bias for all heads: a per-head bias (ALiBi's [B, heads, T, L]) goes unfused
+        fusable = self.fused is not None and length > 1 and bias.shape[1] == 1
+        if fusable and not (self.training and self.dropout.p > 0):
             out = self.fused(query, key, value, bias, self.scale_tensor)
             return out.reshape(batch, length, heads * head_dim)
         out = grouped_query_attention(query.transpose(0, 2, 1, 3), key.transpose(0, 2, 1, 3),

@@ -158,6 +158,8 @@ class Elementwise(nn.Cell):
 
 _ACTIVATIONS = {
     "quick_gelu": lambda: Elementwise(quick_gelu),
+    # MindSpore's FastGelu (x / (1 + exp(-1.702|x|)) * exp(0.851 (x - |x|))) is the same function as quick_gelu
+    "fast_gelu": lambda: Elementwise(quick_gelu),
     "gelu_new": lambda: Gelu("tanh"),
     "gelu_pytorch_tanh": lambda: Gelu("tanh"),
     "gelu_fast": lambda: Gelu("tanh"),

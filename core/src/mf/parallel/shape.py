@@ -20,7 +20,8 @@ class TransformerShape:
     attention_bias: bool         # q/k/v and output projections carry biases
     mlp_bias: bool               # MLP projections carry biases
     norm_bias: bool              # LayerNorm (weight and bias) rather than RMSNorm (weight)
-    learned_positions: int = 0   # rows of a learned position table (0 with rotary embeddings)
+    learned_positions: int = 0   # rows of learned position tables (0 with rotary embeddings)
+    embedding_norm: bool = False  # a LayerNorm right after the embedding (BLOOM)
     rotary: bool = False
     tied_embeddings: bool = True
     attention_dropout: float = 0.0  # in training: mf's fused attention does not do dropout
@@ -55,7 +56,8 @@ class TransformerShape:
         return ceil(self.vocab_size / model_parallel)
 
     def embedding_parameters(self, model_parallel: int = 1) -> int:
-        return (self.vocab_rows(model_parallel) + self.learned_positions) * self.hidden_size
+        norm = self.norm_parameters() if self.embedding_norm else 0
+        return (self.vocab_rows(model_parallel) + self.learned_positions) * self.hidden_size + norm
 
     def head_parameters(self, model_parallel: int = 1) -> int:
         """The final norm and, when untied, the LM head."""

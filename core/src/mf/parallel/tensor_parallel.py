@@ -5,6 +5,8 @@ A plan (declared by the plugin, `sharding_plan=` in add_model_family) names laye
   vocab:   Embedding rows or LM-head rows split by vocabulary
   fused:   column layers whose rows are k stacked blocks (GPT-2's q/k/v), each block split alike
   divide:  per-cell attributes that count heads or widths, divided by the parallel size
+  head_tensors: tensor attributes (of any cell, the model's own included) holding one value per attention
+           head, such as BLOOM's ALiBi slopes: each rank keeps its heads' values
   divisible: config fields that must divide by model_parallel (validated before any work)
 Every rank builds the same full model (same seed) and keeps its slices.
 """
@@ -28,6 +30,7 @@ class ShardingPlan:
     vocab: List[str] = field(default_factory=list)
     fused: Dict[str, int] = field(default_factory=dict)
     divide: Dict[str, List[str]] = field(default_factory=dict)
+    head_tensors: List[str] = field(default_factory=list)
     divisible: List[str] = field(default_factory=list)
 
 
@@ -84,6 +87,13 @@ def apply_tensor_parallel(model, plan: ShardingPlan, index: int, parts: int, gro
             if name and _matches(name, [suffix]):
                 for attribute in attributes:
                     setattr(cell, attribute, getattr(cell, attribute) // parts)
+    for _, cell in model.cells_and_names():
+        for attribute in plan.head_tensors:
+            values = getattr(cell, attribute, None)
+            if values is not None:
+                heads = values.shape[0]
+                first, last = split_range(heads, index, parts)
+                setattr(cell, attribute, ms.Tensor(values.asnumpy()[first:last]))
     # the LM head reads the (vocabulary-split) embedding or head weight directly: its input gradient
     # is summed over the group and its partial logits are gathered
     model.lm_input = CopyToGroup(group)

@@ -32,15 +32,23 @@ class SentencePieceTokenizer(PreTrainedTokenizer):
         specials = sorted(self.all_special_tokens, key=len, reverse=True)
         self._special_pattern = re.compile("(" + "|".join(map(re.escape, specials)) + ")") if specials else None
 
+    def _encode_span(self, text: str) -> List[int]:
+        """Ids of text that holds no special token (a family with its own pre-processing overrides this)."""
+        return self.sp.EncodeAsIds(text)
+
+    def _decode_span(self, ids: List[int]) -> str:
+        """Text of ids that hold no special token."""
+        return self.sp.DecodeIds(ids)
+
     def _encode_text(self, text: str) -> List[int]:
         if self._special_pattern is None:
-            return self.sp.EncodeAsIds(text) if text else []
+            return self._encode_span(text) if text else []
         ids = []
         for part in self._special_pattern.split(text):
             if not part:
                 continue
             special = self.token_to_id(part) if part in self.all_special_tokens else None
-            ids.extend([special] if special is not None else self.sp.EncodeAsIds(part))
+            ids.extend([special] if special is not None else self._encode_span(part))
         return ids
 
     def _decode_ids(self, ids: List[int]) -> str:
@@ -50,13 +58,13 @@ class SentencePieceTokenizer(PreTrainedTokenizer):
         for i in ids:
             if i in specials:
                 if run:
-                    out.append(self.sp.DecodeIds(run))
+                    out.append(self._decode_span(run))
                     run = []
                 out.append(self.id_to_token(i))
             else:
                 run.append(i)
         if run:
-            out.append(self.sp.DecodeIds(run))
+            out.append(self._decode_span(run))
         return "".join(out)
 
     def token_to_id(self, token: str) -> Optional[int]:

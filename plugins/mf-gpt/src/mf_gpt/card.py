@@ -13,3 +13,25 @@ Measured on 2 CPU cores against transformers + PyTorch on the same weights (`ben
 | GPT-2 small training step, 4 x 256 tokens | 138 tokens/s | 179 tokens/s | 0.77x |
 | GPT-2 small greedy decoding, batch 1 / 8 (mf alone, this release) | 32 / 121 tokens/s | | |
 """
+
+BLOOM_CARD = """
+BLOOM (BigScience 2022): a decoder-only transformer without position embeddings — every head adds ALiBi's
+linear bias (slope_h x key position, slopes for any head count, positions counting real tokens so left padding
+and the KV cache are exact) — with a LayerNorm after the word embedding, one fused per-head query_key_value
+projection, tanh GELU and a head tied to the embedding. Hugging Face BLOOM checkpoints (sharded, fp16/bf16 on
+disk, with or without the `transformer.` prefix) load and export. BloomTokenizer reads a tokenizer.json; mf-gpt
+bundles a 6000-token stand-in with BLOOM's pipeline and special tokens (BLOOM's own 250k vocabulary cannot be
+fetched offline): load a BLOOM folder for the real one. Checked against transformers' BloomForCausalLM on a
+random-weight checkpoint: logits (unpadded and left-padded), greedy decoding, cached = uncached.
+"""
+
+PANGUALPHA_CARD = """
+PanGu-Alpha (Zeng et al. 2021): a GPT decoder whose last block is the top query layer — the final LayerNorm
+comes before it and its queries are projected from a second position table (the query embedding) — with the
+head tied to the word embedding. Both the Hugging Face port's names (GPTPanguForCausalLM, `gpt_pangu`) and
+MindFormers' (PanguAlphaHeadModel: backbone.blocks.N, top_query_layer, gamma/beta) load, saved as safetensors.
+PanguAlphaTokenizer segments words with jieba, maps spaces and newlines to PanGu's stand-ins and encodes with
+SentencePiece; mf-gpt bundles a stand-in vocabulary (12000 pieces trained on jieba-segmented classical poetry
+and modern Chinese, PanGu's special tokens: <pad> 6, <eod> 8), since PanGu's vocab.model cannot be fetched
+offline. Checked against the Hugging Face port's modeling code on a random-weight checkpoint: logits, greedy.
+"""
