@@ -117,6 +117,16 @@ def test_t5_translation_data_parallel_and_optimizer_shard_equal_one_process(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("family", ["bloom", "pangualpha"])
+def test_bloom_and_pangualpha_model_and_pipeline_parallel_equal_one_process(tmp_path, family):
+    """BLOOM (ALiBi slopes split with the heads) and PanGu-Alpha (the top query layer on the last stage) under
+    their sharding plans: model parallel 2 and pipeline parallel 2 train as one process (SGD)."""
+    ref = reference(tmp_path, family, "sgd")
+    compare(ref, run_layout(tmp_path, 2, "mp2", family, 1, 2, 1, False, "sgd"))
+    compare(ref, run_layout(tmp_path, 2, "pp2", family, 1, 1, 2, False, "sgd"))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_model_parallel_logits_and_gradients_equal_one_process(tmp_path, family):
     out = tmp_path / "tp.json"

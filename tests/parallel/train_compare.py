@@ -1,7 +1,7 @@
 """Run alone or under `mf launch`: a few training steps of a tiny model with a parallel layout,
 writing each step's loss and the final parameters (whole, gathered) to OUT_DIR (rank 0).
 
-argv: OUT_DIR gpt2|llama|glm|bert|t5|vit|clip|mae dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
+argv: OUT_DIR gpt2|llama|glm|bloom|pangualpha|bert|t5|vit|clip|mae dp mp pp optimizer_shard(0/1) optim [recompute(0/1)]
 With dp = mp = pp = 1 it runs in one process: the reference. The global batch is 8 rows always;
 a pipeline runs it as 2 micro-batches. bert trains token classification (an encoder task), with
 labels hidden unevenly so that ranks hold different numbers of labelled tokens; t5 trains translation
@@ -71,6 +71,18 @@ elif family == "glm":
     model = GLMForCausalLM(GLMConfig(vocab_size=101, hidden_size=32, inner_hidden_size=64, num_layers=2,
                                      num_heads=4, seq_length=32, bos_token_id=100, eos_token_id=99,
                                      mask_token_id=97, gmask_token_id=98, pad_token_id=0))
+elif family == "bloom":
+    from mf_gpt import BloomConfig, BloomForCausalLM
+
+    # 6 heads: ALiBi's slopes for a head count that is not a power of two, split 3 + 3 over model_parallel=2
+    model = BloomForCausalLM(BloomConfig(vocab_size=101, hidden_size=48, num_layers=2, num_heads=6, seq_length=32))
+elif family == "pangualpha":
+    from mf_gpt import PanguAlphaConfig, PanguAlphaHeadModel
+
+    # 3 layers: two ordinary blocks and the top query layer (split over stages as 1 + (1 + top query layer))
+    model = PanguAlphaHeadModel(PanguAlphaConfig(vocab_size=101, hidden_size=32, num_layers=3, num_heads=4,
+                                                 seq_length=32, embedding_dropout_prob=0.0, hidden_dropout_rate=0.0,
+                                                 attention_dropout_rate=0.0))
 else:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=101, hidden_size=32, intermediate_size=64, num_layers=2,
                                          num_heads=4, n_kv_heads=2, seq_length=32))

@@ -1,7 +1,7 @@
-"""mf-gpt against the plugin contract (mf.testing)."""
+"""mf-gpt against the plugin contract (mf.testing): GPT-2, BLOOM and PanGu-Alpha."""
 from mf.testing import FamilyConformance
 
 
-class TestGPT2Conformance(FamilyConformance):
+class TestGPTFamiliesConformance(FamilyConformance):
     distribution = "mf-gpt"
-    presets = ["gpt2_tiny"]
+    presets = ["gpt2_tiny", "bloom_tiny", "pangualpha_tiny"]

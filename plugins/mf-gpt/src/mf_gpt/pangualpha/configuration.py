@@ -16,8 +16,7 @@ class PanguAlphaConfig(PretrainedConfig):
         "embd_pdrop": "embedding_dropout_prob", "attn_pdrop": "attention_dropout_rate",
     }
     # MindFormers uses MindSpore's fast_gelu (x * sigmoid(1.702 x)); the Hugging Face port exact GELU
-    # (transformers calls the same function quick_gelu)
-    choices = {"hidden_act": ("fast_gelu", "quick_gelu", "gelu", "gelu_new", "relu")}
+    choices = {"hidden_act": ("fast_gelu", "gelu", "gelu_new", "relu")}
 
     vocab_size: int = 40000
     seq_length: int = 1024
@@ -33,10 +32,17 @@ class PanguAlphaConfig(PretrainedConfig):
     # residuals from each LayerNorm's output instead of its input (MindFormers' option; False as published)
     post_layernorm_residual: bool = False
     initializer_range: float = 0.02
+    # PanGu-Alpha's head is the word embedding table (the port's config may untie it: lm_head.weight then loads)
     tie_word_embeddings: bool = True
     bos_token_id: Optional[int] = 1
     eos_token_id: Optional[int] = 8   # <eod>
     pad_token_id: Optional[int] = 6   # <pad>
+
+    def __init__(self, **kwargs):
+        for name in ("hidden_act", "activation_function"):
+            if kwargs.get(name) == "quick_gelu":  # transformers' name of the same function
+                kwargs[name] = "fast_gelu"
+        super().__init__(**kwargs)
 
     def validate(self):
         for name in ("vocab_size", "seq_length", "hidden_size", "num_heads"):
@@ -56,9 +62,6 @@ class PanguAlphaConfig(PretrainedConfig):
         for name in ("embedding_dropout_prob", "hidden_dropout_rate", "attention_dropout_rate"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"field '{name}' must be in [0, 1), got {getattr(self, name)}")
-        if not self.tie_word_embeddings:
-            raise ConfigError("field 'tie_word_embeddings' is false; PanGu-Alpha's head is the word embedding "
-                              "table")
 
     @property
     def inner_size(self) -> int:
@@ -73,7 +76,8 @@ class PanguAlphaConfig(PretrainedConfig):
             vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
             num_heads=self.num_heads, kv_heads=self.num_heads, head_dim=self.hidden_size // self.num_heads,
             ffn_hidden_size=self.inner_size, gated_mlp=False, attention_bias=True, mlp_bias=True,
-            norm_bias=True, learned_positions=2 * self.seq_length, rotary=False, tied_embeddings=True,
+            norm_bias=True, learned_positions=2 * self.seq_length, rotary=False,
+            tied_embeddings=self.tie_word_embeddings,
             attention_dropout=self.attention_dropout_rate)
 
     def to_hf_dict(self):

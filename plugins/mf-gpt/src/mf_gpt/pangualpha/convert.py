@@ -54,9 +54,9 @@ def hf_to_mf(state_dict, config):
             continue
         if name.startswith("backbone."):
             name, value = _from_mindformers(name, value, config)
-        elif _BUFFERS.search(name) or name == "lm_head.weight":
-            continue  # the causal-mask buffers; the head is the word embedding
-        elif not name.startswith("transformer."):
+        elif _BUFFERS.search(name) or (name == "lm_head.weight" and config.tie_word_embeddings):
+            continue  # the causal-mask buffers; a tied head is the word embedding
+        elif not name.startswith(("transformer.", "lm_head.")):
             name = "transformer." + name
         out[name] = value
     return out

@@ -113,7 +113,7 @@ class PanguAlphaModel(DecoderModel):
         if position_ids is None:
             position_ids = self.default_positions(input_ids)
         x = self.embed(input_ids, position_ids)
-        query = self.wqe(position_ids)
+        query = self.wqe(position_ids).broadcast_to(x.shape)  # positions may be [1, T] for the whole batch
         last = len(self.h) - 1
         if kv_cache is None:
             bias = self.attention_bias(input_ids, attention_mask)
@@ -146,7 +146,8 @@ class PanguAlphaHeadModel(CausalLM):
         positions = backbone.default_positions(shape_of_ids)
         bias = backbone.attention_bias(shape_of_ids, None)
         top = backbone.h[len(backbone.h) - 1]
-        return self.logits(top(backbone.ln_f(hidden), backbone.wqe(positions), bias))
+        query = backbone.wqe(positions).broadcast_to(hidden.shape)
+        return self.logits(top(backbone.ln_f(hidden), query, bias))
 
     def stage_cells(self, first, last):
         backbone = self.backbone
