@@ -8,7 +8,7 @@ come from the (normalised) hidden states as usual. Its output goes straight to t
 """
 import math
 
-from mindspore import nn, ops
+from mindspore import nn
 
 from mf.models import CausalLM, DecoderModel
 from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, \
