@@ -1,4 +1,5 @@
-"""Weights I/O: safetensors only (nothing is ever unpickled), single files or shards with an index.
+"""Weights I/O: safetensors, single files or shards with an index; and, for reading, MindSpore checkpoints
+(.ckpt, a protobuf format: MindFormers' checkpoints). Nothing is ever unpickled.
 
 A file written by mf carries the safetensors metadata ``{"format": "mf"}``, so a
 loader can tell mf parameter names and layouts from a Hugging Face checkpoint's
@@ -20,7 +21,7 @@ MF_FORMAT = "mf"
 
 
 def weights_files(directory) -> Optional[List[Path]]:
-    """The safetensors files of a model directory, or None if it has none."""
+    """The safetensors files of a model directory (else its MindSpore .ckpt files), or None if it has none."""
     directory = Path(directory)
     index = directory / WEIGHTS_INDEX_NAME
     if index.is_file():
@@ -38,7 +39,7 @@ def weights_files(directory) -> Optional[List[Path]]:
     if single.is_file():
         return [single]
     others = sorted(directory.glob("*.safetensors"))
-    return others or None
+    return others or sorted(directory.glob("*.ckpt")) or None
 
 
 def read_safetensors(path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
@@ -60,6 +61,25 @@ def read_safetensors(path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         raise WeightsError(
             f"{path} ({size} bytes) is not a readable safetensors file: {exc}. The file is truncated or "
             f"corrupted; save or download it again") from None
+
+
+def read_mindspore_checkpoint(path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """Tensors of a MindSpore .ckpt file (MindFormers saves these), bfloat16 widened to float32; format
+    'mindspore' (its names are the producer's: a family's converter maps them)."""
+    import mindspore as ms
+
+    path = Path(path)
+    try:
+        parameters = ms.load_checkpoint(str(path))
+    except Exception as exc:  # MindSpore raises ValueError / RuntimeError for every kind of damage
+        raise WeightsError(f"{path} is not a readable MindSpore checkpoint: {exc}. Save or download it again") \
+            from None
+    tensors = {}
+    for name, value in parameters.items():
+        if value.dtype == ms.bfloat16:
+            value = value.astype(ms.float32)
+        tensors[name] = value.asnumpy()
+    return tensors, {"format": "mindspore"}
 
 
 def _read_bfloat16(path: Path, names) -> Dict[str, np.ndarray]:
@@ -85,11 +105,12 @@ def load_state_dict(directory) -> Tuple[Dict[str, np.ndarray], str]:
     files = weights_files(directory)
     if files is None:
         raise WeightsNotFoundError(
-            f"{directory} has no weights: expected {WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME} with its shards")
+            f"{directory} has no weights: expected {WEIGHTS_NAME} or {WEIGHTS_INDEX_NAME} with its shards (or "
+            f"MindSpore .ckpt files)")
     state_dict: Dict[str, np.ndarray] = {}
     formats = set()
     for path in files:
-        tensors, metadata = read_safetensors(path)
+        tensors, metadata = read_mindspore_checkpoint(path) if path.suffix == ".ckpt" else read_safetensors(path)
         formats.add(metadata.get("format", "pt"))
         duplicated = state_dict.keys() & tensors.keys()
         if duplicated:

@@ -116,3 +116,13 @@ def test_pipeline_generates_from_a_saved_tiny_model(tmp_path):
     ids = generator.tokenizer("Hello world")["input_ids"]
     expected = generator.model.generate([ids], max_new_tokens=4, do_sample=False)
     assert text.startswith("Hello world") and text == generator.tokenizer.decode(expected[0], skip_special_tokens=True)
+
+
+def test_plan_counts_the_published_parameters_and_the_built_model():
+    """`mf plan` counts BLOOM-560M's published 559,214,592 parameters (embedding LayerNorm included), and what mf
+    builds for the tiny presets of both new families."""
+    assert AutoConfig.from_pretrained("bloom_560m").transformer_shape().parameters() == 559_214_592
+    for preset in ("bloom_tiny", "pangualpha_tiny"):
+        config = AutoConfig.from_pretrained(preset)
+        model = AutoModel.from_config(config)
+        assert config.transformer_shape().parameters() == sum(p.size for p in model.get_parameters())

@@ -8,7 +8,7 @@ import mindspore as ms
 from safetensors.numpy import load_file, save_file
 
 from mf import AutoConfig, AutoModel, AutoProcessor, AutoTokenizer
-from mf.errors import ConfigError
+from mf.errors import ConfigError, WeightsError
 from mf_gpt import PanguAlphaConfig, PanguAlphaHeadModel, PanguAlphaProcessor, PanguAlphaTokenizer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -71,6 +71,7 @@ def test_the_top_query_layer_queries_with_the_query_embedding(model):
 
 def _mindformers_state(port_state, num_layers):
     """The port's tensors under MindFormers' PanguAlphaHeadModel names and layouts (as its .ckpt holds them)."""
+    port_state = {(k if k.startswith("transformer.") else "transformer." + k): v for k, v in port_state.items()}
     out = {"backbone.embedding.word_embedding.embedding_table": port_state["transformer.wte.weight"],
            "backbone.embedding.position_embedding.embedding_table": port_state["transformer.wpe.weight"],
            "backbone.top_query_embedding.embedding_table": port_state["transformer.wqe.weight"],
@@ -97,16 +98,31 @@ def _mindformers_state(port_state, num_layers):
     return out
 
 
-def test_mindformers_names_load_to_the_same_model(model, tmp_path):
-    state = load_file(str(PORT_DIR / "model.safetensors"))
-    save_file(_mindformers_state({("transformer." + k if not k.startswith("transformer.") else k): v
-                                  for k, v in state.items()}, 3), str(tmp_path / "model.safetensors"))
+@pytest.mark.parametrize("file_format", ["safetensors", "ckpt"])
+def test_mindformers_checkpoints_load_to_the_same_model(model, tmp_path, file_format):
+    """MindFormers' names and layouts, as safetensors or as the MindSpore .ckpt MindFormers saves (with its
+    optimizer state and step counter, which are skipped)."""
+    state = _mindformers_state(load_file(str(PORT_DIR / "model.safetensors")), 3)
+    if file_format == "ckpt":
+        ms.save_checkpoint([{"name": name, "data": ms.Tensor(value)} for name, value in state.items()],
+                           str(tmp_path / "pangualpha.ckpt"))
+    else:
+        save_file(state, str(tmp_path / "model.safetensors"))
     config = json.loads((PORT_DIR / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps(
         {"model_type": "pangualpha", "vocab_size": 300, "seq_length": 64, "hidden_size": 48, "num_layers": 3,
          "num_heads": 4, "hidden_act": config["activation_function"]}))
     mindformers = AutoModel.from_pretrained(str(tmp_path))
     np.testing.assert_allclose(_logits(mindformers, GOLDEN["prompt"]), GOLDEN["logits"], atol=1e-4, rtol=0)
+
+
+def test_a_damaged_mindspore_checkpoint_is_named(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "pangualpha", "vocab_size": 300,
+                                                      "seq_length": 64, "hidden_size": 48, "num_layers": 3,
+                                                      "num_heads": 4}))
+    (tmp_path / "pangualpha.ckpt").write_bytes(b"\x0a\x05broken")
+    with pytest.raises(WeightsError, match="pangualpha.ckpt"):
+        AutoModel.from_pretrained(str(tmp_path))
 
 
 def test_export_writes_the_ports_layout(model, tmp_path):

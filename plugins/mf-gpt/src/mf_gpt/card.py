@@ -29,7 +29,8 @@ PANGUALPHA_CARD = """
 PanGu-Alpha (Zeng et al. 2021): a GPT decoder whose last block is the top query layer — the final LayerNorm
 comes before it and its queries are projected from a second position table (the query embedding) — with the
 head tied to the word embedding. Both the Hugging Face port's names (GPTPanguForCausalLM, `gpt_pangu`) and
-MindFormers' (PanguAlphaHeadModel: backbone.blocks.N, top_query_layer, gamma/beta) load, saved as safetensors.
+MindFormers' (PanguAlphaHeadModel: backbone.blocks.N, top_query_layer, gamma/beta) load, from safetensors or
+from MindFormers' MindSpore .ckpt (core reads .ckpt files: protobuf, nothing unpickled).
 PanguAlphaTokenizer segments words with jieba, maps spaces and newlines to PanGu's stand-ins and encodes with
 SentencePiece; mf-gpt bundles a stand-in vocabulary (12000 pieces trained on jieba-segmented classical poetry
 and modern Chinese, PanGu's special tokens: <pad> 6, <eod> 8), since PanGu's vocab.model cannot be fetched

@@ -10,11 +10,11 @@ PANGUALPHA_PRESETS = {
                              embedding_dropout_prob=0.0, hidden_dropout_rate=0.0, attention_dropout_rate=0.0)),
 }
 
-_NO_SAFETENSORS = ("PanGu-Alpha's checkpoints are published as MindSpore .ckpt shards (MindFormers' names) and as "
-                   "PyTorch .bin files (the Hugging Face port); save them as safetensors once and pass the folder: "
-                   "mf reads either naming")
+_WEIGHTS_NOTE = ("PanGu-Alpha's weights are not on the Hugging Face Hub as safetensors: a folder holding MindFormers' "
+                 "merged checkpoint (.ckpt) or safetensors in either naming, with a config.json, loads directly; "
+                 "the Hugging Face port's PyTorch .bin files must be saved as safetensors once (mf never unpickles)")
 PANGUALPHA_WEIGHTS = {
-    "pangualpha_2_6b": {"weights_note": _NO_SAFETENSORS},
-    "pangualpha_13b": {"weights_note": _NO_SAFETENSORS},
+    "pangualpha_2_6b": {"weights_note": _WEIGHTS_NOTE},
+    "pangualpha_13b": {"weights_note": _WEIGHTS_NOTE},
     "pangualpha_tiny": {"weights_note": "pangualpha_tiny is a test size; train it (mf run) or use random weights"},
 }
