@@ -18,28 +18,17 @@ Printed: held-out loss, BLEU-4, ROUGE-1/2/L and answer length before and after, 
 """
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _mf_run import mf_run
 
 HERE = Path(__file__).parent
 CHAT = HERE.parent.parent / "shared" / "data" / "instructions" / "chat_pairs_chinese.jsonl"
 UDHR = HERE.parent.parent / "shared" / "data" / "translation" / "eng-cmn_hans.tsv"
 MODEL = dict(hidden_size=256, inner_hidden_size=1024, num_layers=4, num_heads=8, seq_length=256)
 EVAL_OPTIONS = ["--seq_length", "96", "--per_device_eval_batch_size", "8", "--generation_max_length", "32"]
-
-
-def mf_run(*options):
-    """`mf run` in its own process; returns its last line (eval prints its metrics as JSON)."""
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "mf.cli", "run", *options], capture_output=True, text=True,
-                            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
-    if result.returncode != 0:
-        raise SystemExit(result.stderr[-4000:])
-    return result.stdout.strip().splitlines()[-1], (time.perf_counter() - started) / 60
 
 
 def pretraining_text(train_pairs):

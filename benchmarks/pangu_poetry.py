@@ -15,25 +15,15 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _mf_run import mf_run
 
 HERE = Path(__file__).parent
 FETCH = HERE.parent.parent / "shared" / "data" / "scripts" / "fetch-datasets.sh"
 DATA = Path(os.environ.get("MF_TESTDATA", Path.home() / ".cache" / "mf-testdata"))
 MODEL = dict(hidden_size=256, num_layers=4, num_heads=8, seq_length=128)
-
-
-def mf_run(*options):
-    """`mf run` in its own process; returns its last line (eval prints its metrics as JSON) and the minutes."""
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "mf.cli", "run", *options], capture_output=True, text=True,
-                            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
-    if result.returncode != 0:
-        raise SystemExit(result.stderr[-4000:])
-    return result.stdout.strip().splitlines()[-1], (time.perf_counter() - started) / 60
 
 
 def metrics(line):
