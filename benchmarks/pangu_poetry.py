@@ -7,7 +7,8 @@ A PanGu-Alpha (top query layer included) on mf-gpt's stand-in PanGu tokenizer (j
 this corpus and modern Chinese) is built with random weights, then:
 1. `mf run --run_mode eval` measures its perplexity on held-out poems;
 2. `mf run --run_mode train` pre-trains it on the training poems (one poem in every `--train-every`);
-3. `mf run --run_mode eval` measures the held-out perplexity again; a poem's first line is continued greedily.
+3. `mf run --run_mode eval` measures the held-out perplexity again; a held-out poem's first half-line is
+   continued greedily.
 Held-out poems are one in every 500 (offset so that no poem is in both sets).
 Printed: parameters, tokens, held-out perplexity and loss before and after, the minutes each step took.
 """
@@ -76,10 +77,10 @@ def main():
                                str(work / "eval-trained"))
         after = metrics(line)
         print(f"3. trained: held-out perplexity {after[0]:.1f} (loss {after[1]:.3f}); {minutes:.1f} min", flush=True)
-        prompt = held_out[0].split("。")[0] + "。"
+        prompt = held_out[0].split("，")[0] + "，"  # the first half-line: a poem goes on after a comma
         generator = pipeline("text_generation", model=str(work / "trained"), max_new_tokens=24, do_sample=False)
         [result] = generator(prompt)
-        print(f"held-out poem's first line {prompt!r} continued: {result['text_generation_text'][0]!r}")
+        print(f"a held-out poem's first half-line {prompt!r}, continued: {result['text_generation_text'][0]!r}")
         print(f"held-out perplexity {before[0]:.1f} -> {after[0]:.1f} ({before[0] / after[0]:.1f}x lower)")
 
 
