@@ -117,3 +117,20 @@ def test_format_metadata_marks_mf_files(tmp_path):
     TinyModel(TinyConfig()).save_pretrained(tmp_path)
     _, fmt = load_state_dict(tmp_path)
     assert fmt == "mf"
+
+
+def test_saved_files_get_the_mode_open_would_give_them(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the file that lands has 0666 less the umask, as open() gives,
+    so another account can read a saved model."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_state_dict({"w": np.ones((2, 2), np.float32)}, tmp_path / "a")
+        assert stat.S_IMODE((tmp_path / "a" / "model.safetensors").stat().st_mode) == 0o644
+        os.umask(0o077)
+        save_state_dict({"w": np.ones((2, 2), np.float32)}, tmp_path / "b")
+        assert stat.S_IMODE((tmp_path / "b" / "model.safetensors").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -223,3 +223,13 @@ def test_mf_generate_command(hf_gpt2_dir):
     assert streamed.stdout.strip() == plain.stdout.strip()
     bad = run("--prompt", "Hello", "--top-p", "1.5")
     assert bad.returncode == 1 and "top_p must be in (0, 1]" in bad.stderr
+
+
+@pytest.mark.parametrize("bad_id", [1000, -1])
+def test_ids_outside_the_vocabulary_are_refused_and_the_model_keeps_working(tiny, bad_id):
+    """An id >= vocab_size (or negative) is named before the model runs; a later valid call still works."""
+    prompt = [10, 20, 30]
+    expected = tiny.generate(prompt, max_new_tokens=3, do_sample=False)
+    with pytest.raises(GenerationError, match=rf"input_ids\[0\]\[1\] is {bad_id}, outside the model's vocabulary"):
+        tiny.generate([10, bad_id, 30], max_new_tokens=3, do_sample=False)
+    np.testing.assert_array_equal(tiny.generate(prompt, max_new_tokens=3, do_sample=False), expected)

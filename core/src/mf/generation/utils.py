@@ -59,6 +59,7 @@ class GenerationMixin:
         config = (generation_config or self.generation_config).update(**kwargs)
         config.validate()
         ids, mask = _as_batch(input_ids, attention_mask, left_padded=not self.is_encoder_decoder)
+        _check_token_ids(ids, getattr(self.config, "vocab_size", None))
         pad_id = _pad_id(config)
         # an encoder-decoder's max_length counts decoder tokens, the start token included (as transformers)
         new_tokens = self._new_token_budget(config, 1 if self.is_encoder_decoder else ids.shape[1])
@@ -138,6 +139,20 @@ def _as_batch(input_ids, attention_mask, left_padded=True):
         raise GenerationError("prompts must be left-padded (the last position of every row must be a real token); "
                               "tokenize with padding_side='left'")
     return ids, mask
+
+
+def _check_token_ids(ids: np.ndarray, vocab_size):
+    """Refuse ids outside the vocabulary before the model runs: MindSpore's embedding lookup fails on them with a
+    Gather error, and a graph that failed that way breaks every later call on the same model."""
+    if vocab_size is None:
+        return
+    bad = np.argwhere((ids < 0) | (ids >= vocab_size))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        raise GenerationError(
+            f"input_ids[{row}][{column}] is {int(ids[row, column])}, outside the model's vocabulary (0 to "
+            f"{vocab_size - 1}); {len(bad)} such id(s) in all. Tokenize with this model's tokenizer, and pad with an id "
+            f"inside the vocabulary")
 
 
 def _pad_id(config: GenerationConfig) -> int:
