@@ -7,6 +7,7 @@ in the local cache, ``$MF_HOME/<preset>`` (default ``~/.cache/mf/<preset>``), th
 the Hub repository the preset names.
 """
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -45,6 +46,12 @@ def locate(name_or_path, revision: Optional[str] = None, weights: bool = False, 
         raise TypeError(f"expected a preset name, a directory path or a Hub id, got {name_or_path!r}")
     path = Path(name_or_path).expanduser()
     if path.is_dir():
+        if not _looks_like_path(name_or_path) and get_registry().presets.get(name_or_path) is not None:
+            # a local directory wins, as in transformers (save_pretrained("gpt2") then from_pretrained("gpt2")),
+            # but never silently
+            warnings.warn(f"'{name_or_path}' names a preset and also the directory {path.resolve()}: loading the "
+                          f"directory. Write './{name_or_path}' to mean the directory, or rename or move it to load "
+                          f"the preset", UserWarning, stacklevel=3)
         return Location(name_or_path, path, None)
     if path.exists():
         raise NotADirectoryError(

@@ -60,3 +60,19 @@ def test_plugin_classes_import_from_mf():
 def test_uninstalled_plugin_class_names_the_distribution(glm_uninstalled):
     with pytest.raises(ImportError, match="mf.GLMModel is provided by mf-glm, which is not installed: pip install mf-glm"):
         from mf import GLMModel  # noqa: F401
+
+
+def test_a_directory_named_like_a_preset_is_loaded_with_a_warning(tmp_path, monkeypatch):
+    """`./gpt2_tiny` in the working directory wins over the preset (as in transformers), but says so; an
+    explicit ./ path is the directory without a warning."""
+    import warnings
+
+    from mf import AutoConfig
+
+    monkeypatch.chdir(tmp_path)
+    AutoConfig.from_pretrained("gpt2_tiny", num_layers=1).save_pretrained(tmp_path / "gpt2_tiny")
+    with pytest.warns(UserWarning, match="'gpt2_tiny' names a preset and also the directory"):
+        assert AutoConfig.from_pretrained("gpt2_tiny").num_layers == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert AutoConfig.from_pretrained("./gpt2_tiny").num_layers == 1

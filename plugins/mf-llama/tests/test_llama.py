@@ -101,6 +101,15 @@ def test_bad_config():
         LlamaConfig(hidden_size=48, num_heads=6, n_kv_heads=4)
     with pytest.raises(ConfigError, match="rope_scaling' has type 'yarn'"):
         LlamaConfig(rope_scaling={"rope_type": "yarn", "factor": 4.0})
+    # values that used to be accepted and give NaN logits, and shapes that gave raw errors
+    for fields, message in [({"rms_norm_eps": -1e-6}, "rms_norm_eps' must be > 0"),
+                            ({"rms_norm_eps": float("nan")}, "rms_norm_eps' must be > 0"),
+                            ({"rope_theta": 0.0}, "rope_theta' must be > 0"),
+                            ({"hidden_size": 60, "num_heads": 4}, "head size \\(15\\) must be even"),
+                            ({"head_dim": -2}, "head_dim' must be positive"),
+                            ({"rope_parameters": [1, 2]}, "rope_parameters' must be an object")]:
+        with pytest.raises(ConfigError, match=message):
+            LlamaConfig(**fields)
 
 
 def test_presets_have_the_published_shapes():

@@ -42,6 +42,8 @@ class GPT2Config(PretrainedConfig):
         if self.hidden_size % self.num_heads:
             raise ConfigError(f"field 'hidden_size' ({self.hidden_size}) must be divisible by "
                               f"'num_heads' ({self.num_heads})")
+        if not self.layer_norm_epsilon > 0:  # also refuses NaN
+            raise ConfigError(f"field 'layer_norm_epsilon' must be > 0, got {self.layer_norm_epsilon}")
         for name in ("hidden_dropout", "embedding_dropout", "attention_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"field '{name}' must be in [0, 1), got {getattr(self, name)}")

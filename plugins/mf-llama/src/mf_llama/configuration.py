@@ -39,6 +39,9 @@ class LlamaConfig(PretrainedConfig):
     def __init__(self, **kwargs):
         # transformers 5 writes rope settings as rope_parameters = {rope_theta, rope_type, factor, ...}
         parameters = kwargs.pop("rope_parameters", None)
+        if parameters is not None and not isinstance(parameters, dict):
+            raise ConfigError(f"field 'rope_parameters' must be an object like {{\"rope_theta\": 10000.0}}, got "
+                              f"{parameters!r}")
         if parameters:
             parameters = dict(parameters)
             kwargs.setdefault("rope_theta", parameters.pop("rope_theta", 10000.0))
@@ -61,6 +64,19 @@ class LlamaConfig(PretrainedConfig):
         if self.num_heads % self.kv_heads:
             raise ConfigError(f"field 'num_heads' ({self.num_heads}) must be divisible by 'n_kv_heads' "
                               f"({self.kv_heads})")
+        if self.head_dim is not None and self.head_dim <= 0:
+            raise ConfigError(f"field 'head_dim' must be positive, got {self.head_dim}")
+        if self.attention_head_dim % 2:
+            raise ConfigError(f"the head size ({self.attention_head_dim}) must be even: rotary embeddings rotate "
+                              f"features in pairs")
+        # `not x > 0` also refuses NaN, which would make every logit NaN
+        if not self.rms_norm_eps > 0:
+            raise ConfigError(f"field 'rms_norm_eps' must be > 0, got {self.rms_norm_eps}")
+        if not self.rope_theta > 0:
+            raise ConfigError(f"field 'rope_theta' must be > 0, got {self.rope_theta}")
+        if self.rope_scaling is not None and not isinstance(self.rope_scaling, dict):
+            raise ConfigError(f"field 'rope_scaling' must be an object like {{\"rope_type\": \"linear\", "
+                              f"\"factor\": 2.0}}, got {self.rope_scaling!r}")
         if self.rope_scaling:
             kind = self.rope_scaling.get("rope_type", self.rope_scaling.get("type"))
             if kind not in ROPE_TYPES:
