@@ -343,3 +343,22 @@ def test_tutorial_examples_run(tmp_path, monkeypatch):
     state = text_generation.train()
     assert state.global_step == 2
     assert all(math.isfinite(r["loss"]) for r in state.log_history)
+
+
+def test_jsonl_lines_that_are_not_text_are_bad_lines_not_tracebacks(tmp_path):
+    """A UTF-8 byte-order mark is dropped; a line in another encoding, with a lone surrogate escape or nested too
+    deeply is one bad line, named with its number, that on_bad_line='skip' skips."""
+    from mf.data.formats import JsonlFormat
+
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(b'\xef\xbb\xbf{"text": "first, after a BOM"}\n' + b'{"text": "caf\xe9 in Latin-1"}\n' +
+                     b'{"text": "a \\ud800 lone surrogate"}\n' + b"[" * 100000 + b"\n" +
+                     b'{"text": "a pair \\ud83d\\ude00 is fine"}\n')
+    with pytest.warns(UserWarning) as caught:
+        texts = list(JsonlFormat().documents(data, on_bad_line="skip"))
+    assert texts == ["first, after a BOM", "a pair \U0001F600 is fine"]
+    messages = " | ".join(str(w.message) for w in caught)
+    assert f"{data}:2: not UTF-8 (byte 0xe9" in messages and f"{data}:3: a string holds a lone surrogate" in messages
+    assert f"{data}:4: JSON nested too deeply" in messages
+    with pytest.raises(DatasetError, match=rf"{data}:2: not UTF-8"):
+        list(JsonlFormat().documents(data))

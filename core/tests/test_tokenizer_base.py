@@ -94,3 +94,16 @@ def test_save_and_load(tok, tmp_path):
 def test_missing_vocabulary_file(tmp_path):
     with pytest.raises(TokenizerError, match="lacks vocab.json, merges.txt"):
         ByteLevelBPETokenizer.from_directory(tmp_path)
+
+
+def test_a_lone_surrogate_is_a_clear_error_for_every_kind_of_tokenizer():
+    from mf import AutoTokenizer
+    from mf.tokenization.base import TokenizerError
+
+    for name in ("gpt2", "llama_tiny", "bert_tiny"):
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        with pytest.raises(TokenizerError, match="lone surrogate '\\\\ud800' at character 2"):
+            tokenizer("ab\ud800cd")
+        if name != "bert_tiny":  # a surrogate *pair* is ordinary text (BERT's vocabulary has no emoji)
+            ids = tokenizer("ab\U0001F600cd", add_special_tokens=False)["input_ids"]
+            assert tokenizer.decode(ids) == "ab\U0001F600cd"

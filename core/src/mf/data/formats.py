@@ -66,17 +66,30 @@ class JsonlFormat:
         return path.is_file() and path.suffix in (".jsonl", ".json")
 
     def records(self, path: Path, on_bad_line="fail"):
-        """(line number, record) of every JSON object line."""
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
+        """(line number, record) of every JSON object line. Each line is decoded on its own (a UTF-8 byte-order mark
+        at the start of the file is dropped), so a line that is not UTF-8, not JSON, nested too deeply or holding a
+        lone surrogate escape is one bad line: reported with its number, or skipped with on_bad_line='skip'."""
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    _bad(f"{path}:{number}: not UTF-8 (byte {raw[exc.start]:#04x} at byte {exc.start} of the line); "
+                         f"convert the file to UTF-8", on_bad_line)
+                    continue
                 if not line.strip():
                     continue
                 try:
                     record = json.loads(line)
                     if not isinstance(record, dict):
                         raise TypeError(f"a line must be a JSON object, not {type(record).__name__}")
-                except (json.JSONDecodeError, TypeError) as exc:
+                    if "\\u" in line:
+                        _check_encodable(record)
+                except (json.JSONDecodeError, TypeError, UnicodeEncodeError) as exc:
                     _bad(f"{path}:{number}: {_describe(exc)}", on_bad_line)
+                    continue
+                except RecursionError:
+                    _bad(f"{path}:{number}: JSON nested too deeply", on_bad_line)
                     continue
                 yield number, record
 
@@ -159,7 +172,23 @@ def _need(tokenizer, seq_length, path):
         raise DatasetError(f"{path} is raw text: reading it needs a tokenizer and a seq_length")
 
 
+def _check_encodable(value):
+    """Raise UnicodeEncodeError for a string holding a lone surrogate (a \\ud800 escape with no partner): no
+    tokenizer can encode it."""
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_encodable(key)
+            _check_encodable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_encodable(item)
+
+
 def _describe(exc):
+    if isinstance(exc, UnicodeEncodeError):
+        return "a string holds a lone surrogate escape (\\ud800-\\udfff without its pair), which is not text"
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON ({exc.msg} at column {exc.colno})"
     if isinstance(exc, KeyError):

@@ -193,6 +193,7 @@ class PreTrainedTokenizer:
         for item in texts + [p for p in pairs if p is not None]:
             if not isinstance(item, str):
                 raise TokenizerError(f"expected text (str), got {type(item).__name__}: {item!r}")
+            _check_text(item)
         padding = _padding_strategy(padding)
         if max_length is None and (padding == "max_length" or truncation):
             max_length = self.model_max_length
@@ -495,3 +496,14 @@ def _to_tensors(encoding: BatchEncoding, kind: str, batched: bool) -> BatchEncod
 
             out[key] = ms.Tensor(np.asarray(rows, dtype=np.int32))
     return out
+
+
+def _check_text(text: str):
+    """A lone surrogate (U+D800-U+DFFF without its pair, e.g. from a broken "\\ud800" JSON escape or bytes decoded
+    with surrogateescape) is not text: no tokenizer backend can encode it, and they fail with raw errors."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise TokenizerError(f"the text holds a lone surrogate {text[exc.start]!r} at character {exc.start}, which is "
+                             f"not valid Unicode text; fix the data (e.g. drop it with "
+                             f"text.encode('utf-8', 'replace').decode())") from None
