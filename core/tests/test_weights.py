@@ -134,3 +134,41 @@ def test_saved_files_get_the_mode_open_would_give_them(tmp_path):
         assert stat.S_IMODE((tmp_path / "b" / "model.safetensors").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda w: w.astype(np.int64), "is int64, not floating point"),
+    (lambda w: w > 0, "is bool, not floating point"),
+    (lambda w: np.where(w > 0, np.inf, w).astype(np.float32), "holds NaN or infinite values"),
+    (lambda w: np.full(w.shape, 1e300, np.float64), "has values up to 1e\\+300, beyond float32's range"),
+])
+def test_weights_that_are_not_finite_floats_are_refused_and_nothing_is_loaded(tmp_path, bad, message):
+    model = TinyModel(TinyConfig())
+    model.save_pretrained(tmp_path)
+    state = load_state_dict(tmp_path)[0]
+    state["proj.weight"] = bad(state["proj.weight"])
+    save_state_dict(state, tmp_path)
+    before = {name: value.copy() for name, value in model.state_dict().items()}
+    with pytest.raises(WeightsError, match=rf"tensor 'proj.weight' {message}"):
+        model.load_weights(load_state_dict(tmp_path)[0], where=str(tmp_path))
+    assert all(np.array_equal(before[name], value) for name, value in model.state_dict().items())
+
+
+def test_an_index_may_only_name_shards_in_its_directory(tmp_path):
+    import json
+
+    model = TinyModel(TinyConfig())
+    model.save_pretrained(tmp_path / "m", max_shard_size=200)
+    index = tmp_path / "m" / "model.safetensors.index.json"
+    data = json.loads(index.read_text())
+    outside = tmp_path / "elsewhere.safetensors"
+    first = next(iter(data["weight_map"]))
+    (tmp_path / "m" / data["weight_map"][first]).rename(outside)
+    data["weight_map"][first] = "../elsewhere.safetensors"
+    index.write_text(json.dumps(data))
+    with pytest.raises(WeightsError, match="outside"):
+        load_state_dict(tmp_path / "m")
+    data["weight_map"][first] = 7
+    index.write_text(json.dumps(data))
+    with pytest.raises(WeightsError, match="shard names must be file names"):
+        load_state_dict(tmp_path / "m")

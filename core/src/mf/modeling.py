@@ -12,7 +12,7 @@ from mindspore import nn
 from .config import CONFIG_NAME, PretrainedConfig
 from .errors import WeightsError
 from .resolve import hub_weights, locate
-from .weights import MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
+from .weights import check_float_weights, MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
 
 
 class PreTrainedModel(nn.Cell):
@@ -92,6 +92,9 @@ class PreTrainedModel(nn.Cell):
         message = describe_mismatch({n: p.shape for n, p in params.items()}, state_dict, where)
         if message:
             raise WeightsError(message)
+        for name, param in params.items():
+            if param.dtype in (ms.float32, ms.float16, ms.bfloat16):
+                check_float_weights(name, np.asarray(state_dict[name]), where)
         for name, param in params.items():
             param.set_data(ms.Tensor(np.asarray(state_dict[name], dtype=np.float32)).astype(param.dtype))
 

@@ -30,7 +30,13 @@ def weights_files(directory) -> Optional[List[Path]]:
         if not isinstance(weight_map, dict) or not weight_map:
             raise WeightsError(f"{index} has no 'weight_map' object; it should map tensor names to shard files")
         files = []
+        inside = directory.resolve()
         for shard in dict.fromkeys(weight_map.values()):
+            if not isinstance(shard, str) or not shard:
+                raise WeightsError(f"{index} maps a tensor to {shard!r}; shard names must be file names")
+            if inside not in (directory / shard).resolve().parents:
+                raise WeightsError(f"{index} names shard '{shard}', which is outside {directory}; an index may only "
+                                   f"name files in its own directory")
             if not (directory / shard).is_file():
                 raise WeightsError(f"{index} names shard '{shard}', which is missing from {directory}")
             files.append(directory / shard)
@@ -168,6 +174,21 @@ def _split_shards(arrays, max_shard_size):
 def _write_file(arrays, path, metadata):
     with atomic_path(path) as tmp:
         save_file(arrays, str(tmp), metadata=metadata)
+
+
+def check_float_weights(name: str, value: np.ndarray, where: str):
+    """A floating-point parameter must get finite floating-point values that float32 can hold: integer or boolean
+    tensors, NaN/inf, or float64 values beyond float32's range mean the file is not this model's weights (or is
+    damaged), and would otherwise load silently as wrong numbers."""
+    if value.dtype.kind != "f":
+        raise WeightsError(f"{where}: tensor '{name}' is {value.dtype}, not floating point; the file holds other "
+                           f"data under this name or is damaged")
+    if not np.isfinite(value).all():
+        raise WeightsError(f"{where}: tensor '{name}' holds NaN or infinite values; the checkpoint is damaged (or was "
+                           f"saved after training diverged)")
+    if value.dtype.itemsize > 4 and value.size and np.abs(value).max() > np.finfo(np.float32).max:
+        raise WeightsError(f"{where}: tensor '{name}' has values up to {np.abs(value).max():.3g}, beyond float32's "
+                           f"range; they would load as infinities")
 
 
 def describe_mismatch(expected: Dict[str, Tuple[int, ...]], found: Dict[str, np.ndarray], where: str) -> Optional[str]:
