@@ -172,3 +172,14 @@ def test_an_index_may_only_name_shards_in_its_directory(tmp_path):
     index.write_text(json.dumps(data))
     with pytest.raises(WeightsError, match="shard names must be file names"):
         load_state_dict(tmp_path / "m")
+
+
+def test_set_seed_makes_initial_weights_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np\nfrom mf import set_seed\nfrom mf.nn import Linear\nset_seed(int(sys.argv[1]))\n"
+              "layer = Linear(8, 8, init_std=0.02)\nprint(float(np.abs(layer.weight.asnumpy()).sum()))\n")
+    runs = [subprocess.run([sys.executable, "-c", script, seed], capture_output=True, text=True, check=True)
+            .stdout.split()[-1] for seed in ("0", "0", "1")]
+    assert runs[0] == runs[1] != runs[2]

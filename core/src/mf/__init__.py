@@ -46,6 +46,7 @@ _CORE_EXPORTS = {
     "TrainingArguments": "trainer",
     "Callback": "trainer",
     "TrainerState": "trainer",
+    "set_seed": "seed",
     "init_context": "parallel",
     "ContextConfig": "parallel",
     "ParallelContextConfig": "parallel",
