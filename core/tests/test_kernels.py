@@ -139,3 +139,48 @@ def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("MF_KERNELS", "0")
     assert kernels.op("gelu_tanh") is None
     assert "disabled" in kernels.status()
+
+
+@pytest.fixture
+def fresh_kernels(monkeypatch, tmp_path):
+    """A kernels module that has not looked for its library yet (restored afterwards), with its own cache."""
+    monkeypatch.setattr(kernels, "_library", None)
+    monkeypatch.setattr(kernels, "_failed", None)
+    monkeypatch.setattr(kernels, "_ops", {})
+    monkeypatch.setenv("MF_KERNEL_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("cxx", ["/nonexistent/g++", "/nonexistent/ccache g++"])
+def test_a_compiler_that_does_not_run_falls_back_to_mindspores_ops(fresh_kernels, monkeypatch, cxx):
+    monkeypatch.setenv("CXX", cxx)
+    with pytest.warns(UserWarning, match="does not run"):
+        assert kernels.library() is None
+    assert kernels.op("gelu_tanh") is None and "unavailable" in kernels.status()
+
+
+def test_cxx_is_split_like_a_shell_command(monkeypatch):
+    monkeypatch.setenv("CXX", "ccache g++ -Wno-unused")
+    assert kernels._compiler_command() == ["ccache", "g++", "-Wno-unused"]
+
+
+def test_a_damaged_cached_library_is_rebuilt_not_loaded(fresh_kernels):
+    """A cached library whose bytes no longer match the checksum written at build time (truncated, emptied) is
+    built again instead of being loaded (which would kill the process with SIGBUS or fail in dlopen)."""
+    built = kernels.library()
+    assert built is not None and kernels._is_whole(built)
+    whole = built.read_bytes()
+    for damaged in (whole[: len(whole) // 2], b""):
+        built.write_bytes(damaged)
+        assert not kernels._is_whole(built)
+    kernels._library = None
+    assert kernels.library() == built and built.read_bytes() == whole
+
+
+def test_an_unwritable_kernel_cache_builds_for_the_process(fresh_kernels, monkeypatch):
+    blocker = fresh_kernels / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MF_KERNEL_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="cannot be written"):
+        built = kernels.library()
+    assert built is not None and kernels._is_whole(built) and blocker not in built.parents

@@ -9,6 +9,7 @@ MF_KERNELS=0, every op() returns None and the layers use MindSpore's own ops.
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -36,40 +37,104 @@ def kernel_cache() -> Path:
 
 
 def _cpu_signature() -> str:
+    """What -march=native compiles for: the CPU's model and feature lines (x86 "flags", Arm "Features" and part
+    numbers), so that a cache shared between machines never hands one CPU a library built for another."""
+    keys = ("flags", "Features", "model name", "CPU implementer", "CPU part", "vendor_id")
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next((line for line in f if line.startswith("flags")), platform.machine())
+            lines = sorted({line.strip() for line in f if line.startswith(keys)})
     except OSError:
-        return platform.machine()
+        lines = []
+    return platform.machine() + "\n" + "\n".join(lines)
+
+
+def _compiler_command() -> Optional[list]:
+    """$CXX split as a shell would ("ccache g++" is two words), else g++ or c++ on PATH."""
+    if os.environ.get("CXX"):
+        return shlex.split(os.environ["CXX"])
+    found = shutil.which("g++") or shutil.which("c++")
+    return [found] if found else None
+
+
+def _fail(reason: str) -> None:
+    global _failed
+    _failed = reason
+    warnings.warn(f"mf kernels disabled: {reason}; using MindSpore's slower ops")
+
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _is_whole(target: Path) -> bool:
+    """A cached library is used only if it matches the checksum written when it was built: loading a truncated
+    or emptied .so would crash the process (SIGBUS) or fail in dlopen."""
+    sums = target.with_name(target.name + ".sha256")
+    try:
+        return target.is_file() and sums.read_text().strip() == _checksum(target)
+    except OSError:
+        return False
 
 
 def library() -> Optional[Path]:
-    """The compiled kernel library, building it if needed; None when it cannot be built."""
-    global _library, _failed
+    """The compiled kernel library, building it if needed; None when it cannot be built (with a warning saying
+    why: no compiler, a compiler that does not run, a failed or timed-out build)."""
+    global _library
     with _lock:
         if _library is not None or _failed is not None:
             return _library
-        compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-        if compiler is None:
-            _failed = "no C++ compiler (g++) found"
-            warnings.warn(f"mf kernels disabled: {_failed}; using MindSpore's slower ops")
-            return None
-        source = SOURCE.read_bytes()
-        key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu_signature().encode()).hexdigest()[:16]
+        compiler = _compiler_command()
+        if not compiler:
+            return _fail("no C++ compiler (g++) found")
+        try:
+            version = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc}); set CXX to a working one")
+        if version.returncode != 0:
+            return _fail(f"'{' '.join(compiler)} --version' failed: {version.stderr.strip()[:200]}")
+        import mindspore
+
+        # the library depends on its source, flags, CPU, compiler and the MindSpore it is loaded into
+        identity = [SOURCE.read_bytes(), " ".join(FLAGS).encode(), _cpu_signature().encode(),
+                    version.stdout.encode(), mindspore.__version__.encode()]
+        key = hashlib.sha256(b"\0".join(identity)).hexdigest()[:16]
         target = kernel_cache() / key / "libmf_kernels.so"
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-                built = Path(scratch) / target.name
-                result = subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(built)],
-                                        capture_output=True, text=True)
-                if result.returncode != 0:
-                    _failed = f"compiling {SOURCE.name} failed: {result.stderr.strip()[:500]}"
-                    warnings.warn(f"mf kernels disabled: {_failed}")
-                    return None
-                os.replace(built, target)  # atomic: concurrent builders all end with a whole file
+        if not _is_whole(target):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not os.access(target.parent, os.W_OK):
+                    raise PermissionError(f"{target.parent} is not writable")
+            except OSError as exc:
+                target = Path(tempfile.mkdtemp(prefix="mf-kernels-")) / target.name
+                warnings.warn(f"mf kernels: the kernel cache {kernel_cache()} cannot be written ({exc}); building "
+                              f"in {target.parent} for this process (set MF_KERNEL_CACHE to a writable folder)")
+            if not _build(compiler, target):
+                return None
         _library = target
         return _library
+
+
+def _build(compiler, target: Path) -> bool:
+    timeout = float(os.environ.get("MF_KERNEL_COMPILE_TIMEOUT", "600"))
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        try:
+            result = subprocess.run([*compiler, *FLAGS, str(SOURCE), "-o", str(built)], capture_output=True,
+                                    text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _fail(f"compiling {SOURCE.name} took over {timeout:.0f} s (MF_KERNEL_COMPILE_TIMEOUT)")
+            return False
+        except OSError as exc:
+            _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc})")
+            return False
+        if result.returncode != 0:
+            _fail(f"compiling {SOURCE.name} failed: {result.stderr.strip()[:500]}")
+            return False
+        sums = Path(scratch) / (target.name + ".sha256")
+        sums.write_text(_checksum(built))
+        os.replace(built, target)  # atomic: concurrent builders all end with a whole file
+        os.replace(sums, target.with_name(target.name + ".sha256"))
+    return True
 
 
 def op(name: str):
