@@ -183,3 +183,23 @@ def test_set_seed_makes_initial_weights_the_same_in_every_process():
     runs = [subprocess.run([sys.executable, "-c", script, seed], capture_output=True, text=True, check=True)
             .stdout.split()[-1] for seed in ("0", "0", "1")]
     assert runs[0] == runs[1] != runs[2]
+
+
+def test_a_failed_checkpoint_save_names_the_file_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """As on a full disk: the error names the file being written; no scratch folder stays and the previous
+    checkpoint is whole."""
+    from mf import weights
+    from mf.trainer.checkpoint import save_checkpoint
+
+    model = TinyModel(TinyConfig())
+    first = save_checkpoint(tmp_path, 1, model, {"m": np.zeros(3, np.float32)}, {"global_step": 1})
+    before = sorted(p.name for p in first.iterdir())
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(weights, "save_file", disk_full)
+    with pytest.raises(WeightsError, match=r"writing .*optimizer.*safetensors .* failed: .*No space left"):
+        save_checkpoint(tmp_path, 2, model, {"m": np.zeros(3, np.float32)}, {"global_step": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1"]
+    assert sorted(p.name for p in first.iterdir()) == before

@@ -171,9 +171,20 @@ def _split_shards(arrays, max_shard_size):
     return shards
 
 
-def _write_file(arrays, path, metadata):
-    with atomic_path(path) as tmp:
-        save_file(arrays, str(tmp), metadata=metadata)
+def write_safetensors(arrays, path, metadata):
+    """Write one safetensors file atomically; a failure (a full disk, most often) names the file, and whatever was
+    at `path` before is left as it was."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(arrays, str(tmp), metadata=metadata)
+    except Exception as exc:  # safetensors reports I/O failures as its own error type, naming no file
+        size = sum(np.asarray(value).nbytes for value in arrays.values())
+        raise WeightsError(f"writing {path} ({size / 1e6:.1f} MB) failed: {exc}. Free disk space (or choose another "
+                           f"directory) and save again; any earlier file there is unchanged") from None
+
+
+_write_file = write_safetensors
 
 
 def check_float_weights(name: str, value: np.ndarray, where: str):

@@ -6,7 +6,6 @@ temporary directory and renamed into place, and trainer_state.json, written
 last, records every file's size: a checkpoint whose files are missing or
 truncated is recognised as incomplete and the previous one is used.
 """
-import json
 import re
 import shutil
 import warnings
@@ -15,10 +14,9 @@ from typing import List, Optional
 
 import numpy as np
 from safetensors import safe_open
-from safetensors.numpy import save_file
 
-from ..fileio import atomic_path, read_json, write_json
-from ..weights import save_state_dict
+from ..fileio import read_json, write_json
+from ..weights import save_state_dict, write_safetensors
 
 PREFIX = "checkpoint-"
 STATE_NAME = "trainer_state.json"
@@ -93,9 +91,20 @@ def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state
         scratch.mkdir(parents=True)
     if world > 1:
         _barrier()
-    with atomic_path(scratch / optimizer_file(rank)) as tmp:
-        save_file({name: np.asarray(value, order="C") for name, value in optimizer_tensors.items()}, str(tmp),
-                  metadata={"format": "mf", "content": "optimizer"})
+    try:
+        _write_checkpoint_files(scratch, final, rank, world, model, optimizer_tensors, state, tokenizer, weights)
+    except BaseException:
+        if world == 1:  # a failed save (a full disk) leaves no scratch folder behind; earlier checkpoints stay
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    if world > 1:
+        _barrier()
+    return final
+
+
+def _write_checkpoint_files(scratch, final, rank, world, model, optimizer_tensors, state, tokenizer, weights):
+    write_safetensors({name: np.asarray(value, order="C") for name, value in optimizer_tensors.items()},
+                      scratch / optimizer_file(rank), {"format": "mf", "content": "optimizer"})
     if world > 1:
         _barrier()
     if rank == 0:
@@ -111,9 +120,6 @@ def save_checkpoint(output_dir, step: int, model, optimizer_tensors: dict, state
         if final.exists():
             shutil.rmtree(final)
         scratch.rename(final)
-    if world > 1:
-        _barrier()
-    return final
 
 
 def load_optimizer_tensors(checkpoint: Path, rank: int = 0) -> dict:
