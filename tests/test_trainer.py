@@ -362,3 +362,21 @@ def test_jsonl_lines_that_are_not_text_are_bad_lines_not_tracebacks(tmp_path):
     assert f"{data}:4: JSON nested too deeply" in messages
     with pytest.raises(DatasetError, match=rf"{data}:2: not UTF-8"):
         list(JsonlFormat().documents(data))
+
+
+def test_a_second_run_into_a_busy_output_dir_is_refused(tmp_path):
+    """Another process training into the same output_dir holds it: this run stops at once instead of mixing
+    checkpoints with it; once that process ends, the folder is free."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom mf.trainer.lock import hold_output_dir\n"
+                               "hold_output_dir(sys.argv[1])\nprint('held', flush=True)\ntime.sleep(60)\n",
+                               str(tmp_path / "out")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        args = TrainingArguments(output_dir=str(tmp_path / "out"), batch_size=2, max_steps=1, seq_length=16)
+        with pytest.raises(TrainingError, match="is in use by another training run"):
+            Trainer(model=tiny_model(), args=args, train_dataset=patterned_blocks(rows=8)).train()
+    finally:
+        holder.kill()
+        holder.wait()
+    state = Trainer(model=tiny_model(), args=args, train_dataset=patterned_blocks(rows=8)).train()
+    assert state.global_step == 1

@@ -17,6 +17,7 @@ from ..parallel.distributed import Topology
 from ..plugins import get_plugin_manager, get_registry
 from . import checkpoint as ckpt
 from .arguments import TrainingArguments, TrainingError
+from .lock import hold_output_dir
 from .callbacks import Callback, MetricsWriter, TrainerState, plot_loss_curve
 from .feed import BlockFeed, make_feed, model_inputs
 from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
@@ -234,6 +235,8 @@ class Trainer:
         ms.set_seed(args.seed)
         with graph_mode():
             self.topology, groups = self._setup_parallel()
+            if self.topology.rank == 0:
+                hold_output_dir(args.output_dir, TrainingError)
             checkpoint = self._find_checkpoint(resume) if resume else None
             examples, updates = None, None
             if self.objective is not None:
