@@ -380,3 +380,36 @@ def test_a_second_run_into_a_busy_output_dir_is_refused(tmp_path):
         holder.wait()
     state = Trainer(model=tiny_model(), args=args, train_dataset=patterned_blocks(rows=8)).train()
     assert state.global_step == 1
+
+
+def test_damaged_checkpoints_are_detected_and_a_resumed_branch_stays_the_branch(tmp_path):
+    """A checkpoint whose bytes changed in place (same size) or whose trainer_state.json is malformed is reported
+    (resume_from_checkpoint=True then takes the previous one); resuming from an explicit older checkpoint sets the
+    later ones aside, so the next resume_from_checkpoint=True continues that branch; metrics.jsonl holds every
+    step once."""
+    import shutil
+
+    from mf.trainer.checkpoint import newest_complete, problem_with
+
+    def run(max_steps, resume):
+        args = TrainingArguments(output_dir=str(tmp_path / "out"), batch_size=4, max_steps=max_steps, save_steps=2,
+                                 logging_steps=1, resume_from_checkpoint=resume)
+        return Trainer(model=tiny_model(), args=args, train_dataset=patterned_blocks()).train()
+
+    run(6, None)
+    out = tmp_path / "out"
+    corrupted = shutil.copytree(out / "checkpoint-6", tmp_path / "corrupted")
+    data = bytearray((corrupted / "optimizer.safetensors").read_bytes())
+    data[-8:] = b"\xff" * 8  # the same size, the header still parses
+    (corrupted / "optimizer.safetensors").write_bytes(bytes(data))
+    assert "SHA-256 differs" in problem_with(corrupted)
+    malformed = shutil.copytree(out / "checkpoint-6", tmp_path / "malformed")
+    state = json.loads((malformed / "trainer_state.json").read_text())
+    for broken, message in [({**state, "state": {"global_step": "six"}}, "state.global_step"),
+                            ({**state, "files": ["model.safetensors"]}, "'files' must map"), ([], "JSON object")]:
+        (malformed / "trainer_state.json").write_text(json.dumps(broken))
+        assert "malformed" in problem_with(malformed) and message in problem_with(malformed)
+    with pytest.warns(UserWarning, match="the later checkpoint-6 belongs to the abandoned run"):
+        assert run(4, str(out / "checkpoint-2")).global_step == 4
+    assert (out / "abandoned-checkpoint-6").is_dir() and newest_complete(out) == out / "checkpoint-4"
+    assert [r["step"] for r in read_metrics(out) if "loss" in r] == [1, 2, 3, 4]

@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..fileio import atomic_path
+
 
 @dataclass
 class TrainerState:
@@ -46,11 +48,25 @@ class Callback:
 
 
 class MetricsWriter:
-    """Appends one JSON object per logged step or evaluation to output_dir/metrics.jsonl."""
+    """Appends one JSON object per logged step or evaluation to output_dir/metrics.jsonl.
 
-    def __init__(self, output_dir):
+    A run that starts at start_step (0, or the step it resumed from) first drops the file's records of later
+    steps, so after a resume every step appears once (the resumed run's record)."""
+
+    def __init__(self, output_dir, start_step: int = 0):
         self.path = Path(output_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file():
+            kept = []
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash
+                if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= start_step:
+                    kept.append(line + "\n")
+            with atomic_path(self.path) as tmp:
+                tmp.write_text("".join(kept), encoding="utf-8")
 
     def write(self, record: Dict):
         with open(self.path, "a", encoding="utf-8") as f:

@@ -6,6 +6,7 @@ temporary directory and renamed into place, and trainer_state.json, written
 last, records every file's size: a checkpoint whose files are missing or
 truncated is recognised as incomplete and the previous one is used.
 """
+import hashlib
 import re
 import shutil
 import warnings
@@ -41,18 +42,53 @@ def problem_with(checkpoint: Path) -> Optional[str]:
         state = read_json(state_path)
     except ValueError as exc:
         return str(exc)
-    for name, size in state.get("files", {}).items():
+    malformed = _malformed_state(state)
+    if malformed:
+        return f"{state_path} is malformed: {malformed}"
+    checksums = state.get("checksums", {})
+    for name, size in state["files"].items():
         path = checkpoint / name
         if not path.is_file():
             return f"{path} is missing"
         if path.stat().st_size != size:
             return f"{path} has {path.stat().st_size} bytes, {size} were written (truncated or corrupted)"
+        if name in checksums and file_checksum(path) != checksums[name]:
+            return f"{path} has changed since it was written (its SHA-256 differs: corrupted)"
         if name.endswith(".safetensors"):
             try:
                 with safe_open(str(path), framework="numpy") as f:
                     f.keys()
             except Exception as exc:
                 return f"{path} is not readable: {exc}"
+    return None
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _malformed_state(state) -> Optional[str]:
+    """What is wrong with a trainer_state.json's structure (what resuming reads from it), or None."""
+    if not isinstance(state, dict):
+        return f"a JSON object is expected, not {type(state).__name__}"
+    files, checksums, progress = state.get("files"), state.get("checksums", {}), state.get("state")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and type(v) is int for k, v in files.items()):
+        return "'files' must map file names to sizes"
+    if not isinstance(checksums, dict) or not all(isinstance(v, str) for v in checksums.values()):
+        return "'checksums' must map file names to SHA-256 digests"
+    if not isinstance(progress, dict):
+        return "'state' (the training progress) is missing"
+    for key in ("global_step", "epoch", "batch_in_epoch", "tokens_seen"):
+        if key in progress and not (type(progress[key]) is int and progress[key] >= 0):
+            return f"state.{key} must be a non-negative integer, got {progress[key]!r}"
+    if type(progress.get("global_step")) is not int:
+        return "state.global_step is missing"
+    if not isinstance(progress.get("log_history", []), list):
+        return "state.log_history must be a list"
     return None
 
 
@@ -64,6 +100,27 @@ def newest_complete(output_dir) -> Optional[Path]:
             return checkpoint
         warnings.warn(f"skipping checkpoint {checkpoint.name}: {problem}; using an older one")
     return None
+
+
+def set_aside_newer(output_dir, checkpoint: Path):
+    """Resuming from an older checkpoint of output_dir abandons the run's later checkpoints: they are renamed
+    abandoned-checkpoint-N (kept, not deleted), so that a later resume_from_checkpoint=True continues this branch
+    instead of jumping back to the abandoned one."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir() or checkpoint.resolve().parent != output_dir.resolve():
+        return
+    step = int(checkpoint.name[len(PREFIX):]) if re.fullmatch(rf"{PREFIX}\d+", checkpoint.name) else None
+    if step is None:
+        return
+    for newer in checkpoint_dirs(output_dir):
+        if int(newer.name[len(PREFIX):]) > step:
+            target = output_dir / f"abandoned-{newer.name}"
+            suffix = 1
+            while target.exists():
+                target, suffix = output_dir / f"abandoned-{newer.name}.{suffix}", suffix + 1
+            newer.rename(target)
+            warnings.warn(f"resuming from {checkpoint.name}: the later {newer.name} belongs to the abandoned run and "
+                          f"is now {target.name}")
 
 
 def _barrier():
@@ -115,8 +172,11 @@ def _write_checkpoint_files(scratch, final, rank, world, model, optimizer_tensor
             model.config.save_pretrained(scratch)
         if tokenizer is not None:
             tokenizer.save_pretrained(scratch)
-        files = {p.name: p.stat().st_size for p in scratch.iterdir() if p.is_file()}
-        write_json(scratch / STATE_NAME, {**state, "files": files})
+        written = [p for p in scratch.iterdir() if p.is_file()]
+        files = {p.name: p.stat().st_size for p in written}
+        # checksums let a resume tell a checkpoint whose bytes changed (same size) from a good one
+        checksums = {p.name: file_checksum(p) for p in written}
+        write_json(scratch / STATE_NAME, {**state, "files": files, "checksums": checksums})
         if final.exists():
             shutil.rmtree(final)
         scratch.rename(final)

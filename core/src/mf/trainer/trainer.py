@@ -356,6 +356,8 @@ class Trainer:
         problem = ckpt.problem_with(checkpoint) if checkpoint.is_dir() else f"{checkpoint} does not exist"
         if problem:
             raise TrainingError(f"cannot resume from {checkpoint}: {problem}")
+        if self.topology.rank == 0:
+            ckpt.set_aside_newer(self.args.output_dir, checkpoint)
         return checkpoint
 
     @property
@@ -380,7 +382,7 @@ class Trainer:
 
         args, state = self.args, self.state
         hooks = get_plugin_manager().hook
-        writer = MetricsWriter(args.output_dir) if self.is_main_process else None
+        writer = MetricsWriter(args.output_dir, state.global_step) if self.is_main_process else None
         self._notify("on_train_begin")
         hooks.mf_on_train_begin(trainer=self)
         total, trainable = model.num_parameters(), model.num_parameters(only_trainable=True)
