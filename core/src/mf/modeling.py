@@ -1,4 +1,5 @@
 """PreTrainedModel: a MindSpore Cell that saves and loads itself in the Hugging Face layout."""
+import os
 import re
 import time
 import warnings
@@ -10,7 +11,7 @@ import mindspore as ms
 from mindspore import nn
 
 from .config import CONFIG_NAME, PretrainedConfig
-from .errors import WeightsError
+from .errors import ConfigError, WeightsError
 from .resolve import hub_weights, locate
 from .weights import check_float_weights, MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
 
@@ -36,6 +37,7 @@ class PreTrainedModel(nn.Cell):
         super().__init__()
         if not isinstance(config, PretrainedConfig):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        _check_fits_in_memory(type(self).__name__, config)
         self.config = config
 
     # ---- construction ----------------------------------------------------------------
@@ -159,3 +161,26 @@ class PreTrainedModel(nn.Cell):
         """How many parameters the model has (shared ones counted once)."""
         params = self.trainable_params() if only_trainable else [p for _, p in self.parameters_and_names()]
         return int(sum(int(np.prod(p.shape)) for p in params))
+
+
+def _check_fits_in_memory(name: str, config: PretrainedConfig):
+    """Refuse a configuration whose float32 parameters (and causal mask) alone exceed this machine's memory,
+    before building anything: num_layers=10**9 would otherwise run until killed, seq_length=10**5 allocate
+    tens of GB before a MemoryError."""
+    shape_of = getattr(config, "transformer_shape", None)
+    if shape_of is None:
+        return
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    try:
+        parameters = shape_of().parameters() * 4
+        mask = 4 * int(getattr(config, "seq_length", 0) or 0) ** 2
+    except Exception:  # a shape that cannot be estimated is left to the layers' own checks
+        return
+    if parameters + mask > memory:
+        raise ConfigError(f"{name} of this configuration needs {(parameters + mask) / 2 ** 30:.1f} GiB for its "
+                          f"float32 parameters ({parameters / 2 ** 30:.1f} GiB) and causal mask, more than this "
+                          f"machine's {memory / 2 ** 30:.1f} GiB; check num_layers, hidden_size, vocab_size and "
+                          f"seq_length")

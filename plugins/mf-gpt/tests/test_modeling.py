@@ -157,3 +157,9 @@ def test_sharded_hugging_face_checkpoint_with_index(tmp_path):
     shutil.copy(HF_DIR / "config.json", tmp_path / "config.json")
     model = AutoModel.from_pretrained(str(tmp_path))
     np.testing.assert_allclose(_logits(model, GOLDEN["input_ids"]), GOLDEN["logits"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("fields", [{"num_layers": 10 ** 9}, {"seq_length": 10 ** 6}])
+def test_a_model_too_large_for_the_machine_is_refused_before_it_is_built(fields):
+    with pytest.raises(ConfigError, match="GiB .* more than this machine's"):
+        GPT2LMHeadModel(GPT2Config(hidden_size=64, num_heads=4, **fields))
