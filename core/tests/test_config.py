@@ -91,3 +91,17 @@ def test_another_model_type_is_refused(tmp_path):
     path.write_text(json.dumps({"model_type": "llama", "hidden_size": 16}))
     with pytest.raises(ConfigError, match="model_type 'llama' but ToyConfig expects 'toy'"):
         ToyConfig.from_json_file(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"model_type": ["gpt2"]}', "'model_type' must be a string"),
+    ('{"model_type": 5}', "'model_type' must be a string"),
+    ('{"model_type": "gpt2", "x": ' + "[" * 100000 + "]" * 100000 + "}", "nested too deeply"),
+])
+def test_malformed_config_json_is_a_config_error(tmp_path, text, message):
+    from mf import AutoConfig
+    from mf.errors import ConfigError
+
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        AutoConfig.from_pretrained(str(tmp_path))

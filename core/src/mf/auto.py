@@ -29,6 +29,8 @@ def _family_of(name_or_path, revision=None, token=None) -> "tuple[ModelFamily, L
         model_type = data.get("model_type") if isinstance(data, dict) else None
         if not model_type:
             raise ConfigError(f"{config_path} has no 'model_type' field; add one (e.g. \"model_type\": \"gpt2\")")
+        if not isinstance(model_type, str):
+            raise ConfigError(f"{config_path}: 'model_type' must be a string such as \"gpt2\", got {model_type!r}")
         return get_registry().family(model_type), location
     return get_registry().family(location.preset.model_type), location
 
@@ -153,7 +155,10 @@ def _named_tokenizer_class(directory: Path):
                     return cls
     config = directory / CONFIG_NAME
     if config.is_file():
-        model_type = read_json(config, ConfigError).get("model_type")
+        data = read_json(config, ConfigError)
+        model_type = data.get("model_type") if isinstance(data, dict) else None
+        if model_type and not isinstance(model_type, str):
+            raise ConfigError(f"{config}: 'model_type' must be a string such as \"gpt2\", got {model_type!r}")
         if model_type:
             family = registry.family(model_type)
             if family.tokenizer_class is None:

@@ -53,3 +53,5 @@ def read_json(path, error_class=ValueError):
         raise error_class(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except UnicodeDecodeError as exc:
         raise error_class(f"{path} is not UTF-8 text: {exc}") from None
+    except RecursionError:
+        raise error_class(f"{path} is nested too deeply to be a configuration or state file") from None
