@@ -105,3 +105,11 @@ def test_malformed_config_json_is_a_config_error(tmp_path, text, message):
     (tmp_path / "config.json").write_text(text)
     with pytest.raises(ConfigError, match=message):
         AutoConfig.from_pretrained(str(tmp_path))
+
+
+def test_a_key_named_like_a_method_does_not_replace_it():
+    from mf import AutoConfig
+
+    config = AutoConfig.from_pretrained("gpt2_tiny", validate=False, to_dict="x")
+    assert callable(config.validate) and config.to_dict()["validate"] is False
+    assert config.to_dict()["to_dict"] == "x"

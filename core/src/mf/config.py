@@ -52,10 +52,13 @@ class PretrainedConfig:
         for name in _HF_BOOKKEEPING:
             kwargs.pop(name, None)
         kwargs.pop("model_type", None)
-        # Unknown fields are kept (and written back) so that nothing in a config is lost.
+        # Unknown fields are kept (and written back) so that nothing in a config is lost. A key that names one of
+        # the class's methods or properties ("validate", "to_dict") stays in `extra` only: as an attribute it
+        # would replace the method
         self.extra: Dict[str, Any] = kwargs
         for name, value in kwargs.items():
-            setattr(self, name, value)
+            if not hasattr(type(self), name):
+                setattr(self, name, value)
         self.name_or_path = ""
         self.validate()
 
