@@ -184,3 +184,12 @@ def test_an_unwritable_kernel_cache_builds_for_the_process(fresh_kernels, monkey
     with pytest.warns(UserWarning, match="cannot be written"):
         built = kernels.library()
     assert built is not None and kernels._is_whole(built) and blocker not in built.parents
+
+
+def test_a_kernel_cache_removed_mid_run_is_rebuilt(fresh_kernels):
+    import shutil
+
+    first = kernels.library()
+    assert first is not None and kernels.op("gelu_tanh") is not None
+    shutil.rmtree(first.parent)
+    assert kernels.op("gelu_tanh") is not None and kernels.library() == first and first.is_file()

@@ -81,8 +81,9 @@ def library() -> Optional[Path]:
     why: no compiler, a compiler that does not run, a failed or timed-out build)."""
     global _library
     with _lock:
-        if _library is not None or _failed is not None:
+        if _failed is not None or (_library is not None and _library.is_file()):
             return _library
+        # first call, or the cached library was removed (its cache folder recreated) since: find or build it
         compiler = _compiler_command()
         if not compiler:
             return _fail("no C++ compiler (g++) found")
@@ -141,15 +142,15 @@ def op(name: str):
     """The Custom op `name` (see _SPECS), or None when kernels are disabled or unavailable."""
     if not enabled():
         return None
-    if name in _ops:
-        return _ops[name]
     lib = library()
     if lib is None:
         return None
+    if name in _ops and _ops[name][0] == lib:
+        return _ops[name][1]
     from . import ops as specs
 
-    _ops[name] = specs.build(name, str(lib))
-    return _ops[name]
+    _ops[name] = (lib, specs.build(name, str(lib)))  # built against this library file
+    return _ops[name][1]
 
 
 def status() -> str:
