@@ -193,3 +193,9 @@ def test_a_kernel_cache_removed_mid_run_is_rebuilt(fresh_kernels):
     assert first is not None and kernels.op("gelu_tanh") is not None
     shutil.rmtree(first.parent)
     assert kernels.op("gelu_tanh") is not None and kernels.library() == first and first.is_file()
+
+
+def test_not_used_when_the_device_is_not_the_cpu(monkeypatch):
+    monkeypatch.setattr(kernels, "_device_target", lambda: "ASCEND")
+    assert not kernels.enabled() and kernels.op("gelu_tanh") is None
+    assert "not used on ASCEND" in kernels.status()

@@ -28,7 +28,19 @@ _ops = {}
 
 
 def enabled() -> bool:
-    return os.environ.get("MF_KERNELS", "1") not in ("0", "false", "no")
+    """On unless MF_KERNELS=0, and only on the CPU: on Ascend or GPU MindSpore's own kernels are used."""
+    if os.environ.get("MF_KERNELS", "1") in ("0", "false", "no"):
+        return False
+    return _device_target() == "CPU"
+
+
+def _device_target() -> str:
+    try:
+        import mindspore as ms
+
+        return str(ms.get_context("device_target")).upper()
+    except Exception:  # an unusable context: the CPU kernels are the safe assumption on this CPU build
+        return "CPU"
 
 
 def kernel_cache() -> Path:
@@ -156,6 +168,8 @@ def op(name: str):
 def status() -> str:
     """One line saying whether the fused kernels are in use."""
     if not enabled():
+        if _device_target() != "CPU":
+            return f"mf kernels: not used on {_device_target()} (MindSpore's own kernels run there)"
         return "mf kernels: disabled by MF_KERNELS=0"
     lib = library()
     return f"mf kernels: {lib}" if lib else f"mf kernels: unavailable ({_failed})"
