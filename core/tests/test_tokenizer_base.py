@@ -107,3 +107,23 @@ def test_a_lone_surrogate_is_a_clear_error_for_every_kind_of_tokenizer():
         if name != "bert_tiny":  # a surrogate *pair* is ordinary text (BERT's vocabulary has no emoji)
             ids = tokenizer("ab\U0001F600cd", add_special_tokens=False)["input_ids"]
             assert tokenizer.decode(ids) == "ab\U0001F600cd"
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{% for m in messages %}{{ m.content }", "chat template failed: TemplateSyntaxError"),
+    ("{{ raise_exception('only user and assistant roles') }}", "only user and assistant roles"),
+    ("{{ 'x' * 100000000 }}", "beyond the output limit"),
+    ("{{ 10 ** 100000 }}", "power above 1000"),
+    ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recurses without end"),
+    ("{{ messages[0].content.upper() }}{{ messages[5].content }}", "chat template"),
+    ("{% for i in range(10) %}{{ messages[0].content * 2000000 }}{% endfor %}", "chat template"),
+])
+def test_a_bad_chat_template_is_a_tokenizer_error(template, message):
+    from mf import AutoTokenizer
+    from mf.tokenization.base import TokenizerError
+
+    tokenizer = AutoTokenizer.from_pretrained("gpt2")
+    with pytest.raises(TokenizerError, match=message):
+        tokenizer.apply_chat_template([{"role": "user", "content": "hello"}], chat_template=template, tokenize=False)
+    assert tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                         chat_template="{{ messages[0].content }}") == "hi"

@@ -336,9 +336,8 @@ class PreTrainedTokenizer:
         for message in messages:
             if not isinstance(message, dict) or "role" not in message or "content" not in message:
                 raise TokenizerError(f"each message must be a dict with 'role' and 'content', got {message!r}")
-        text = _compile_template(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
-                                                  bos_token=self.bos_token or "", eos_token=self.eos_token or "",
-                                                  **kwargs)
+        text = _render_template(template, messages=messages, add_generation_prompt=add_generation_prompt,
+                                bos_token=self.bos_token or "", eos_token=self.eos_token or "", **kwargs)
         if not tokenize:
             return text
         ids = self.encode(text, add_special_tokens=False)
@@ -432,17 +431,53 @@ class PreTrainedTokenizer:
                 f"special_tokens={self.all_special_tokens})")
 
 
+# what one chat template may produce: far beyond any conversation a model reads, far below what exhausts memory
+MAX_TEMPLATE_OUTPUT = 10_000_000
+
+
+def _render_template(template: str, **context) -> str:
+    """Render a chat template in the sandbox; any failure of the template (syntax, raise_exception, sandbox
+    refusals, runaway recursion or size) is a TokenizerError saying it is the template's."""
+    from jinja2.exceptions import TemplateError
+
+    try:
+        text = _compile_template(template).render(**context)
+    except TemplateError as exc:
+        raise TokenizerError(f"the chat template failed: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise TokenizerError("the chat template recurses without end") from None
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+        raise TokenizerError(f"the chat template failed on these messages: {type(exc).__name__}: {exc}") from None
+    if len(text) > MAX_TEMPLATE_OUTPUT:
+        raise TokenizerError(f"the chat template produced {len(text)} characters (more than {MAX_TEMPLATE_OUTPUT})")
+    return text
+
+
 def _compile_template(template: str):
-    """A chat template compiled in a sandbox, with the helpers transformers' templates use."""
+    """A chat template compiled in a sandbox, with the helpers transformers' templates use; string and list
+    repetition is bounded so that a template cannot build a huge value in memory."""
     import json
 
-    from jinja2.exceptions import TemplateError
+    from jinja2.exceptions import SecurityError, TemplateError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class BoundedEnvironment(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context, operator, left, right):
+            repeated = isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple))
+            if operator == "*" and repeated:
+                sequence, count = (left, right) if isinstance(left, (str, list, tuple)) else (right, left)
+                if isinstance(count, int) and len(sequence) * count > MAX_TEMPLATE_OUTPUT:
+                    raise SecurityError("the template repeats a value beyond the output limit")
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > 1000:
+                raise SecurityError("the template raises a number to a power above 1000")
+            return super().call_binop(context, operator, left, right)
 
     def raise_exception(message):
         raise TemplateError(message)
 
-    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    environment = BoundedEnvironment(trim_blocks=True, lstrip_blocks=True)
     environment.globals["raise_exception"] = raise_exception
     environment.filters["tojson"] = lambda value, indent=None: json.dumps(value, ensure_ascii=False, indent=indent)
     return environment.from_string(template)
