@@ -101,7 +101,7 @@ def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr("mf.weights.save_file", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WeightsError, match=r"writing .*model.safetensors .* failed: disk full"):
         model.save_pretrained(tmp_path)
     assert (tmp_path / WEIGHTS_NAME).read_bytes() == original
     assert not list(tmp_path.glob(".*.tmp"))
