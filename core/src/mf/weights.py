@@ -138,13 +138,13 @@ def save_state_dict(state_dict: Dict[str, np.ndarray], directory, fmt: str = MF_
     shards = _split_shards(arrays, max_shard_size)
     stale = [directory / WEIGHTS_NAME, directory / WEIGHTS_INDEX_NAME, *directory.glob("model-*-of-*.safetensors")]
     if len(shards) == 1:
-        _write_file(arrays, directory / WEIGHTS_NAME, metadata)
+        write_safetensors(arrays, directory / WEIGHTS_NAME, metadata)
         keep = {directory / WEIGHTS_NAME}
     else:
         weight_map, keep = {}, set()
         for i, shard in enumerate(shards, start=1):
             name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-            _write_file(shard, directory / name, metadata)
+            write_safetensors(shard, directory / name, metadata)
             weight_map.update({tensor: name for tensor in shard})
             keep.add(directory / name)
         total = sum(a.nbytes for a in arrays.values())
@@ -184,7 +184,6 @@ def write_safetensors(arrays, path, metadata):
                            f"directory) and save again; any earlier file there is unchanged") from None
 
 
-_write_file = write_safetensors
 
 
 def check_float_weights(name: str, value: np.ndarray, where: str):

@@ -190,13 +190,13 @@ def _hf_name(model, name: str) -> str:
 
 def save_adapter(model, save_directory):
     """Write adapter_config.json and adapter_model.safetensors in PEFT's format."""
-    from ..weights import _write_file
+    from ..weights import write_safetensors
 
     config = lora_config_of(model)
     directory = Path(save_directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {PEFT_PREFIX + _hf_name(model, name): value for name, value in adapter_state_dict(model).items()}
-    _write_file({k: np.asarray(v, order="C") for k, v in tensors.items()}, directory / ADAPTER_WEIGHTS_NAME,
+    write_safetensors({k: np.asarray(v, order="C") for k, v in tensors.items()}, directory / ADAPTER_WEIGHTS_NAME,
                 {"format": "pt"})
     targets = config.target_modules
     write_json(directory / ADAPTER_CONFIG_NAME, {
