@@ -184,8 +184,6 @@ def write_safetensors(arrays, path, metadata):
                            f"directory) and save again; any earlier file there is unchanged") from None
 
 
-
-
 def check_float_weights(name: str, value: np.ndarray, where: str):
     """A floating-point parameter must get finite floating-point values that float32 can hold: integer or boolean
     tensors, NaN/inf, or float64 values beyond float32's range mean the file is not this model's weights (or is
