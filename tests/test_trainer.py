@@ -115,8 +115,9 @@ import sys, time, numpy as np, mindspore as ms
 ms.set_device("CPU")
 from mf import Callback, GPT2Config, GPT2LMHeadModel, TokenBlocks, Trainer, TrainingArguments
 ms.set_seed(0)
+# dropout on everywhere: its masks are keyed by (seed, step, micro-batch), so a resumed run redraws them
 model = GPT2LMHeadModel(GPT2Config(vocab_size=97, hidden_size=32, num_layers=2, num_heads=2, seq_length=32,
-                                   hidden_dropout=0.0, embedding_dropout=0.0, attention_dropout=0.0))
+                                   hidden_dropout=0.1, embedding_dropout=0.1, attention_dropout=0.1))
 rng = np.random.default_rng(0)
 blocks = TokenBlocks(rng.integers(0, 97, (48, 17)))
 args = TrainingArguments(output_dir=sys.argv[1], batch_size=4, learning_rate=5e-3, max_steps=16, logging_steps=1,
@@ -413,3 +414,17 @@ def test_damaged_checkpoints_are_detected_and_a_resumed_branch_stays_the_branch(
         assert run(4, str(out / "checkpoint-2")).global_step == 4
     assert (out / "abandoned-checkpoint-6").is_dir() and newest_complete(out) == out / "checkpoint-4"
     assert [r["step"] for r in read_metrics(out) if "loss" in r] == [1, 2, 3, 4]
+
+
+def test_token_ids_or_labels_outside_the_vocabulary_stop_before_the_step(tmp_path):
+    args = TrainingArguments(output_dir=str(tmp_path), batch_size=4, max_steps=2, logging_steps=1)
+    ids = np.random.default_rng(0).integers(0, 97, (8, 17))
+    ids[5, 3] = 97
+    with pytest.raises(TrainingError, match="step 2: token id 97 is outside the model's vocabulary \\[0, 97\\)"):
+        Trainer(model=tiny_model(), args=args, train_dataset=TokenBlocks(ids)).train()
+    labels = np.where(ids == 97, 5, ids)
+    labels[0, 2] = -7
+    blocks = TokenBlocks(np.where(ids == 97, 5, ids), labels=labels)
+    with pytest.raises(TrainingError, match="label -7 is outside .* and is not the ignore label -100"):
+        Trainer(model=tiny_model(), args=TrainingArguments(output_dir=str(tmp_path / "b"), batch_size=4,
+                                                           max_steps=2), train_dataset=blocks).train()

@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Optional
 
 SOURCE = Path(__file__).with_name("cpu_kernels.cc")
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
+# -ffast-math for vectorised reductions and exp/tanh, but NaN and inf keep their meaning: a NaN in the logits
+# must reach the loss, where the Trainer's NaN stop sees it
+FLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp", "-shared", "-fPIC",
+         "-std=c++17"]
 
 _lock = threading.Lock()
 _library: Optional[Path] = None

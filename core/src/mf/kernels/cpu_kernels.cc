@@ -199,6 +199,8 @@ void chunk_probabilities(const AttentionShape &s, const float *bias, int64_t b, 
 }
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
+// mf.nn.losses.IGNORE_INDEX: a label that adds nothing to the loss
+constexpr int32_t kIgnoreIndex = -100;
 constexpr float kGeluCoeff = 0.044715f;
 
 }  // namespace
@@ -206,8 +208,9 @@ constexpr float kGeluCoeff = 0.044715f;
 extern "C" {
 
 // ---- cross entropy over the last axis -------------------------------------------------
-// in: logits [N, V], labels [N] (int32; outside [0, V) means ignored)
-// out: loss [N] (0 where ignored), logsumexp [N]
+// in: logits [N, V], labels [N] (int32; -100 means ignored)
+// out: loss [N] (0 where ignored, NaN for any other label outside [0, V), as a wrong label must not pass
+// unnoticed: the Trainer checks labels before a step and stops on a NaN loss), logsumexp [N]
 int CrossEntropyForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *x = static_cast<const float *>(params[0]);
   const int32_t *labels = static_cast<const int32_t *>(params[1]);
@@ -227,7 +230,7 @@ int CrossEntropyForward(int, void **params, int *ndims, int64_t **shapes, const 
     const float l = m + std::log(s);
     lse[i] = l;
     const int32_t t = labels[i];
-    loss[i] = (t >= 0 && t < v) ? l - row[t] : 0.f;
+    loss[i] = (t >= 0 && t < v) ? l - row[t] : (t == kIgnoreIndex ? 0.f : std::numeric_limits<float>::quiet_NaN());
   }
   return 0;
 }
@@ -247,7 +250,8 @@ int CrossEntropyBackward(int, void **params, int *ndims, int64_t **shapes, const
     float *out = dx + i * v;
     const int32_t t = labels[i];
     if (t < 0 || t >= v) {
-      std::memset(out, 0, sizeof(float) * v);
+      const float fill = t == kIgnoreIndex ? 0.f : std::numeric_limits<float>::quiet_NaN();
+      std::fill(out, out + v, fill);
       continue;
     }
     const float l = lse[i], g = dloss[i];
@@ -577,6 +581,39 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
   double total = 0.0;
   for (double p : partial) total += p;
   *static_cast<float *>(params[1]) = static_cast<float>(total);
+  return 0;
+}
+
+// ---- keyed dropout (mf.nn.dropout) ---------------------------------------------------------
+// in: x [any], seed [] int64, threshold [] int64; out: y = x * keep / keep_probability, where element i
+// is kept when the top 24 bits of a murmur3-finalised hash of (i, seed) are below threshold
+// (keep_probability = threshold / 2^24). The backward pass is the same call on dy. mf.nn.dropout holds the
+// numpy definition and an ops fallback that give the same bits.
+namespace {
+inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
+}  // namespace
+
+int DropoutApply(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const float *x = static_cast<const float *>(params[0]);
+  const uint64_t seed = static_cast<uint64_t>(*static_cast<const int64_t *>(params[1]));
+  const uint32_t threshold = static_cast<uint32_t>(*static_cast<const int64_t *>(params[2]));
+  float *y = static_cast<float *>(params[3]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+  const uint32_t k1 = fmix32(static_cast<uint32_t>(seed) ^ fmix32(static_cast<uint32_t>(seed >> 32) + 0x9E3779B9u));
+  const uint32_t k2 = fmix32(k1 ^ 0x68E31DA4u);
+  const float scale = threshold > 0 ? 16777216.f / static_cast<float>(threshold) : 0.f;
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t h = fmix32(fmix32(static_cast<uint32_t>(i) ^ k1) + k2);
+    y[i] = (h >> 8) < threshold ? x[i] * scale : 0.f;
+  }
   return 0;
 }
 

@@ -89,6 +89,13 @@ def build(name, library):
             return dq, dk, dv, ops.zeros_like(bias), ops.zeros_like(scale)
 
         return _custom(library, "AttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32, bprop)
+    if name == "dropout":
+        apply_mask = _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32)
+
+        def bprop(x, seed, threshold, out, dout):  # the same mask on the gradient, recomputed from the seed
+            return apply_mask(dout, seed, threshold), ops.zeros_like(seed), ops.zeros_like(threshold)
+
+        return _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32, bprop)
     if name == "sum_of_squares":
         return _custom(library, "SumOfSquares", lambda x: [1], lambda x: f32)
     raise KeyError(f"no kernel named {name}")

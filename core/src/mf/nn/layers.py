@@ -116,19 +116,6 @@ class Identity(nn.Cell):
         return x
 
 
-class Dropout(nn.Cell):
-    """Dropout that is a no-op in eval mode and when p == 0 (nothing is compiled for it)."""
-
-    def __init__(self, p=0.0):
-        super().__init__()
-        self.p = float(p)
-
-    def construct(self, x):
-        if self.training and self.p > 0:
-            return ops.dropout(x, p=self.p, training=True)
-        return x
-
-
 class Gelu(nn.Cell):
     """GELU on a fused kernel: approximate="tanh" (GPT-2's gelu_new) or "none" (exact, x * Phi(x), BERT's)."""
 

@@ -8,7 +8,8 @@ IGNORE_INDEX = -100
 
 
 class TokenCrossEntropy(nn.Cell):
-    """Per-token NLL of logits [N, vocab] for labels [N]; 0 where the label is IGNORE_INDEX."""
+    """Per-token NLL of logits [N, vocab] for labels [N]; 0 where the label is IGNORE_INDEX and NaN for any
+    other label outside [0, vocab) (the fused kernel does the same: a wrong label never passes silently)."""
 
     def __init__(self):
         super().__init__()
@@ -19,9 +20,11 @@ class TokenCrossEntropy(nn.Cell):
         if self.fused is not None:
             return self.fused(logits, labels)[0]
         valid = labels != IGNORE_INDEX
-        safe = ops.where(valid, labels, ops.zeros_like(labels))
+        inside = ops.logical_and(labels >= 0, labels < logits.shape[-1])
+        safe = ops.where(inside, labels, ops.zeros_like(labels))
         nll = ops.logsumexp(logits, -1) - ops.gather_elements(logits, 1, safe.reshape(-1, 1)).reshape(-1)
-        return nll * valid.astype(logits.dtype)
+        wrong = ops.logical_and(valid, ops.logical_not(inside))
+        return ops.where(wrong, ops.full_like(nll, float("nan")), nll * valid.astype(logits.dtype))
 
 
 class CausalLMLoss(nn.Cell):

@@ -131,8 +131,11 @@ class PipelineRunner:
             raise ParallelError(f"pipeline stage {self.index} has no parameters")
         return params
 
-    def step(self, ids, labels, tokens: int):
-        """Run the schedule for this rank's rows; returns (loss, grad norm) as Tensors (same on all ranks)."""
+    def step(self, ids, labels, tokens: int, key_dropout=None):
+        """Run the schedule for this rank's rows; returns (loss, grad norm) as Tensors (same on all ranks).
+        key_dropout(micro) keys the dropout masks of a micro-batch: before its forward and again before its
+        backward, which recomputes the forward."""
+        key_dropout = key_dropout or (lambda micro: None)
         parts_ids = np.array_split(ids, self.micro_batches)
         parts_labels = np.array_split(labels, self.micro_batches)
         scale = Tensor(np.float32(tokens))
@@ -145,11 +148,13 @@ class PipelineRunner:
             else:
                 inputs = self.to_prev(Tensor(np.zeros(hidden_shapes[micro], np.float32)))
             received.append(inputs)
+            key_dropout(micro)
             if not self.last:
                 self.to_next(self.forward(inputs, Tensor(part)))
         # backward: the last stage starts from the loss; each stage passes input gradients back
         for micro, part in enumerate(parts_ids):
             inputs, part_ids = received[micro], Tensor(part)
+            key_dropout(micro)
             if self.last:
                 value, (input_grad, param_grads) = self.loss_grad(inputs, part_ids, Tensor(parts_labels[micro]),
                                                                   scale)

@@ -19,7 +19,8 @@ from mindspore.common.initializer import HeUniform, Zero, initializer
 
 from ..errors import MFError, WeightsError
 from ..fileio import read_json, write_json
-from ..nn.layers import Dropout, Linear
+from ..nn.dropout import Dropout
+from ..nn.layers import Linear
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"

@@ -11,6 +11,7 @@ from mindspore import Tensor
 
 from ..errors import MFError
 from ..modeling import PreTrainedModel
+from ..nn.dropout import key_dropouts, set_dropout_key
 from ..nn.losses import IGNORE_INDEX
 from ..parallel import ParallelConfig, RecomputeConfig
 from ..parallel.distributed import Topology
@@ -79,6 +80,7 @@ class Trainer:
         self.state = TrainerState()
         self.topology = Topology()
         self._pipeline = None
+        self._vocab_size = None  # set by training: token ids and labels are checked against it
         self._pet_applied = False
 
     # ---- configuration (the tutorial's API) ----------------------------------------------
@@ -252,6 +254,7 @@ class Trainer:
                 model.load_weights(weights, fmt, where=str(checkpoint))
             self._apply_pet(model)
             self._apply_recompute(model)
+            key_dropouts(model)  # masks from (seed, step, micro-batch, rank, layer): a resumed run redraws them
             if self.objective is not None and (self.topology.mp > 1 or self.topology.pp > 1):
                 raise TrainingError(f"task '{self.task.name}' trains with data parallel and optimizer shard; "
                                     f"model and pipeline parallel are for causal language models")
@@ -268,6 +271,7 @@ class Trainer:
                                  **self._data_options())
                 _check_fits(model, feed.seq_length)
             self._train_examples = examples
+            self._vocab_size = getattr(model.config, "vocab_size", None)
             accumulation = args.gradient_accumulation_steps
             steps_per_epoch = feed.num_batches // accumulation
             if steps_per_epoch == 0:
@@ -445,6 +449,7 @@ class Trainer:
         prediction, the role's positional inputs and labels for an encoder task."""
         if self.objective is None:
             ids, labels, mask = model_inputs(batch)
+            _check_token_range(ids, labels, self._vocab_size, f"step {self.state.global_step + 1}")
             return (ids, labels) if mask is None else (ids, labels, mask)
         batch = self.objective.collate(batch, rng, self._train_examples, training=True)
         return tuple(self.objective.model_arrays(batch))
@@ -462,14 +467,18 @@ class Trainer:
             if len(micro[0]) > 2:
                 raise TrainingError("pipeline parallel training takes packed data without padding")
             ids, labels = micro[0]
-            return self._pipeline.step(ids, labels, tokens)
+            return self._pipeline.step(ids, labels, tokens, self._key_dropout)
         loss = None
         for i, arrays in enumerate(micro):
+            self._key_dropout(i)
             # next-token loss divides its sum by the step's tokens; a model's mean loss is weighted by its share
             scale = tokens if self.objective is None else self._labelled(arrays) / tokens
             part, norm = step(Tensor(np.float32(scale)), i == len(micro) - 1, *(Tensor(a) for a in arrays))
             loss = part if loss is None else loss + part
         return loss, norm
+
+    def _key_dropout(self, micro_batch: int):
+        set_dropout_key(self.args.seed, self.state.global_step, micro_batch, self.topology.dp_rank)
 
     def _my_rows(self, inputs):
         if self.topology.dp == 1:
@@ -584,6 +593,7 @@ class Trainer:
             total_nll, total_tokens = 0.0, 0.0
             for batch in feed.epoch(0):
                 ids, labels, mask = model_inputs(batch)
+                _check_token_range(ids, labels, getattr(model.config, "vocab_size", None), "evaluation")
                 nll, count = step(Tensor(ids), Tensor(labels), None if mask is None else Tensor(mask))
                 total_nll += float(nll.asnumpy())
                 total_tokens += float(count.asnumpy())
@@ -708,6 +718,23 @@ def _check_dataset(dataset, name, objective=None):
         raise DatasetError(f"{name} {path}: unknown format; expected a MindRecord directory (`mf data prepare`), "
                            f"a .jsonl file with {{\"text\": ...}} lines, or a .txt file")
     return str(path)
+
+
+def _check_token_range(ids, labels, vocab, where):
+    """Token ids and labels outside the vocabulary would be read as zero embeddings or turn the loss into
+    NaN: stop before the step, naming the value."""
+    if vocab is None:
+        return
+    for what, values, ignored in (("token id", ids, None), ("label", labels, IGNORE_INDEX)):
+        wrong = (values < 0) | (values >= vocab)
+        if ignored is not None:
+            wrong &= values != ignored
+        if wrong.any():
+            raise TrainingError(
+                f"{where}: {what} {int(values[wrong][0])} is outside the model's vocabulary [0, {vocab})"
+                + (f" and is not the ignore label {ignored}" if ignored is not None else "")
+                + "; the data was tokenized with another vocabulary than the model's: use the model's tokenizer, "
+                  "or a model whose vocab_size covers the data")
 
 
 def _pad_tokens(array, width):
