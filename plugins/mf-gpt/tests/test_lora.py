@@ -87,6 +87,17 @@ def test_bad_lora_settings():
         apply_pet(fixture_model(), "prefix")
 
 
+def test_a_string_target_modules_is_a_full_match_pattern_and_a_hostile_one_is_an_error():
+    model = apply_pet(fixture_model(), "lora", target_modules=r"transformer\.h\.1\.attn\.c_(attn|proj)")
+    wrapped = sorted(n for n, c in model.cells_and_names() if type(c).__name__ == "LoraLinear")
+    assert wrapped == ["transformer.h.1.attn.c_attn", "transformer.h.1.attn.c_proj"]
+    with pytest.raises(PETError, match=r"is not a valid regular expression"):
+        apply_pet(fixture_model(), "lora", target_modules="(c_attn")
+    # exponential backtracking on every layer name: stopped by the timeout, not a hang (issue 19, item 12)
+    with pytest.raises(PETError, match=r"took over .* s to match the layer name .*catastrophically backtracking"):
+        apply_pet(fixture_model(), "lora", target_modules=r"(?:[\w.]|[a-z])+" * 6 + r"\d")
+
+
 def test_an_adapter_for_another_base_model_names_the_tensor(tmp_path):
     ms.set_seed(0)
     wider = GPT2LMHeadModel(GPT2Config(vocab_size=1000, hidden_size=96, num_layers=2, num_heads=4, seq_length=128))

@@ -7,13 +7,13 @@ Adapters save in Hugging Face PEFT's format (adapter_config.json +
 adapter_model.safetensors with `base_model.model.<hf name>.lora_A.weight` names).
 """
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Union
 
 import numpy as np
 import mindspore as ms
+import regex
 from mindspore import Parameter, nn, ops
 from mindspore.common.initializer import HeUniform, Zero, initializer
 
@@ -90,9 +90,24 @@ def linear_layers(model):
             if isinstance(cell, Linear) and not isinstance(cell, LoraLinear) and name]
 
 
+# Seconds one layer name may take to match a string target_modules (names are short: a sane pattern
+# takes microseconds)
+PATTERN_TIMEOUT = 0.5
+
+
 def _matches(name: str, targets) -> bool:
+    """A string is a regular expression over the whole layer name (PEFT's rule); a list names layers by
+    their last path components."""
     if isinstance(targets, str):
-        return re.fullmatch(targets, name) is not None
+        try:
+            return regex.fullmatch(targets, name, timeout=PATTERN_TIMEOUT) is not None
+        except regex.error as error:
+            raise PETError(f"target_modules {targets!r} is not a valid regular expression ({error}); give a "
+                           f"list of layer names or a valid pattern") from None
+        except TimeoutError:
+            raise PETError(f"target_modules {targets!r} took over {PATTERN_TIMEOUT} s to match the layer name "
+                           f"{name!r} (a catastrophically backtracking pattern); give a list of layer names or "
+                           f"a simpler pattern") from None
     return any(name == t or name.endswith("." + t) for t in targets)
 
 
