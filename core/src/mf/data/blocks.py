@@ -74,21 +74,50 @@ def batch_rows(count: int, batch_size: int, epoch: int = 0, seed: Optional[int] 
         yield np.array_split(rows, num_shards)[shard] if num_shards > 1 else rows
 
 
+# Documents longer than this (characters) are tokenized in pieces: a tokenizer keeps per-character
+# alignments and per-token strings for its whole input, ~150 bytes per character (a 54 MB line took 8 GB)
+PIECE_CHARS = 1 << 20
+
+
+def document_pieces(text: str, size: int = PIECE_CHARS) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, each cut just after a newline (else after a space, else
+    anywhere), so that a piece boundary falls where a tokenizer would end a token anyway. Short texts are
+    one piece, and the pieces join back to the text."""
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = text.rfind("\n", start + size // 2, end)
+        if cut < 0:
+            cut = text.rfind(" ", start + size // 2, end)
+        end = cut + 1 if cut >= 0 else end
+        yield text[start:end]
+        start = end
+    yield text[start:]
+
+
 def pack_documents(documents, tokenizer, seq_length: int, source: str = ""):
     """Tokenize documents, end each with EOS, concatenate and cut into rows of seq_length + 1.
 
-    Returns (TokenBlocks, summary) where summary counts documents, tokens, rows and dropped tokens.
+    Returns (TokenBlocks, summary) where summary counts documents, tokens, rows and dropped tokens. Tokens
+    are kept as int32 arrays and long documents are tokenized in pieces (document_pieces), so memory stays
+    near 4 bytes per token whatever the size of one document.
     """
     eos = tokenizer.eos_token_id
     if eos is None:
         raise DatasetError(f"{type(tokenizer).__name__} has no eos_token; packing needs one to separate documents")
-    stream, documents_seen = [], 0
+    parts, documents_seen, buffered = [], 0, []
     for text in documents:
-        ids = tokenizer(text, add_special_tokens=False, return_attention_mask=False,
-                        return_token_type_ids=False)["input_ids"]
-        stream.extend(ids)
-        stream.append(eos)
+        for piece in document_pieces(text, PIECE_CHARS):
+            ids = tokenizer(piece, add_special_tokens=False, return_attention_mask=False,
+                            return_token_type_ids=False)["input_ids"]
+            buffered.extend(ids)
+            if len(buffered) >= 1 << 16:
+                parts.append(np.asarray(buffered, dtype=np.int32))
+                buffered = []
+        buffered.append(eos)
         documents_seen += 1
+    parts.append(np.asarray(buffered, dtype=np.int32))
+    stream = np.concatenate(parts)
     width = seq_length + 1
     rows = len(stream) // width
     summary = {"documents": documents_seen, "tokens": len(stream), "samples": rows,
@@ -96,5 +125,5 @@ def pack_documents(documents, tokenizer, seq_length: int, source: str = ""):
     if rows == 0:
         raise DatasetError(f"{source or 'the data'} has {len(stream)} tokens, fewer than one sample of "
                            f"{width}; use a smaller seq_length or more text")
-    blocks = TokenBlocks(np.asarray(stream[:rows * width], dtype=np.int32).reshape(rows, width), source=source)
+    blocks = TokenBlocks(stream[:rows * width].reshape(rows, width), source=source)
     return blocks, summary
