@@ -29,10 +29,11 @@ def weights_files(directory) -> Optional[List[Path]]:
         weight_map = data.get("weight_map") if isinstance(data, dict) else None
         if not isinstance(weight_map, dict) or not weight_map:
             raise WeightsError(f"{index} has no 'weight_map' object; it should map tensor names to shard files")
-        files = []
-        for shard in dict.fromkeys(weight_map.values()):
+        for shard in weight_map.values():
             if not isinstance(shard, str) or not shard:
                 raise WeightsError(f"{index} maps a tensor to {shard!r}; shard names must be file names")
+        files = []
+        for shard in dict.fromkeys(weight_map.values()):
             # judged by the name, not by where it resolves: a Hugging Face cache's shards are links into its blobs
             if Path(shard).is_absolute() or ".." in Path(shard).parts:
                 raise WeightsError(f"{index} names shard '{shard}', which is outside {directory}; an index may only "

@@ -6,6 +6,7 @@ core registers them through mf_register_datasets, as plugins may register more. 
 until a task decodes them, except IDX data, which is one array.
 """
 import gzip
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +74,12 @@ def read_idx(path: Path) -> np.ndarray:
                 raise DatasetError(f"{path} is not an IDX file (bad magic number {header!r})")
             dims = struct.unpack(f">{header[3]}I", f.read(4 * header[3]))
             data = np.frombuffer(f.read(), dtype=types[header[2]])
-    except (OSError, EOFError, struct.error) as exc:
+    except (OSError, EOFError, struct.error, ValueError) as exc:  # ValueError: a partial last value
         raise DatasetError(f"{path} cannot be read as an IDX file: {exc}") from None
-    if data.size != int(np.prod(dims)):
-        raise DatasetError(f"{path} is truncated: its header says {dims} ({int(np.prod(dims))} values), "
-                           f"it holds {data.size}")
+    expected = math.prod(dims)  # Python integers: four 32-bit sizes overflow int64
+    if data.size != expected:
+        raise DatasetError(f"{path} does not match its header: the header says {list(dims)} ({expected} values), "
+                           f"the file holds {data.size}")
     return data.reshape(dims)
 
 

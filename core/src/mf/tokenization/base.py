@@ -310,6 +310,9 @@ class PreTrainedTokenizer:
     def decode(self, ids, skip_special_tokens: bool = False, **unused) -> str:
         """Ids -> text."""
         ids = _as_id_list(ids)
+        if ids and max(ids) >= len(self):
+            raise TokenizerError(f"token id {max(ids)} is outside {type(self).__name__}'s vocabulary [0, {len(self)}); "
+                                 f"the ids come from another tokenizer or model")
         if skip_special_tokens:
             special = set(self.all_special_ids)
             ids = [i for i in ids if i not in special]
@@ -507,7 +510,14 @@ def _truncation_strategy(truncation):
 def _as_id_list(ids) -> List[int]:
     if hasattr(ids, "asnumpy"):
         ids = ids.asnumpy()
-    ids = np.asarray(ids)
+    try:
+        ids = np.asarray(ids)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise TokenizerError(f"token ids must be a sequence of integers: {exc}") from None
+    if ids.size and not (np.issubdtype(ids.dtype, np.integer) or ids.dtype == np.bool_):
+        raise TokenizerError(f"token ids must be integers, got {ids.dtype} values (e.g. {ids.flat[0]!r})")
+    if ids.size and ids.min() < 0:
+        raise TokenizerError(f"token id {int(ids.min())} is negative; ids are indices into the vocabulary")
     if ids.ndim > 1:
         if ids.shape[0] != 1:
             raise TokenizerError(f"decode takes one sequence, got a batch of shape {list(ids.shape)}; use batch_decode")
