@@ -10,7 +10,7 @@ PLUGINS = ["plugins/mf-gpt", "plugins/mf-llama", "plugins/mf-bert", "plugins/mf-
 
 
 def _install_all(session):
-    session.install("-e", "./core", *[arg for p in PLUGINS for arg in ("-e", p)], "pytest")
+    session.install("-e", "./core", *[arg for p in PLUGINS for arg in ("-e", p)], "pytest", "hypothesis")
 
 
 @nox.session
@@ -55,3 +55,12 @@ def demo(session):
     """The README's main job."""
     _install_all(session)
     session.run("mf", "demo")
+
+
+@nox.session
+def reliability(session):
+    """The standing reliability suite at nightly strength: 24 kills, 5000 fuzz examples per property with
+    fresh randomness (CI runs the same tests with fewer)."""
+    _install_all(session)
+    session.run("pytest", "-s", "tests/reliability", *session.posargs,
+                env={"MF_KILLS": "24", "MF_FUZZ_EXAMPLES": "5000", "MF_KILL_SEED": str(__import__("time").time_ns())})
