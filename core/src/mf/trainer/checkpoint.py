@@ -7,6 +7,7 @@ last, records every file's size: a checkpoint whose files are missing or
 truncated is recognised as incomplete and the previous one is used.
 """
 import hashlib
+import json
 import re
 import shutil
 import warnings
@@ -16,12 +17,14 @@ from typing import List, Optional
 import numpy as np
 from safetensors import safe_open
 
+from ..config import CONFIG_NAME
 from ..fileio import read_json, write_json
-from ..weights import save_state_dict, write_safetensors
+from ..weights import WEIGHTS_INDEX_NAME, WEIGHTS_NAME, save_state_dict, write_safetensors
 
 PREFIX = "checkpoint-"
 STATE_NAME = "trainer_state.json"
 OPTIMIZER_NAME = "optimizer.safetensors"
+STATE_DIGEST = "state_sha256"
 
 
 def checkpoint_dirs(output_dir) -> List[Path]:
@@ -45,8 +48,24 @@ def problem_with(checkpoint: Path) -> Optional[str]:
     malformed = _malformed_state(state)
     if malformed:
         return f"{state_path} is malformed: {malformed}"
+    if STATE_DIGEST in state:
+        digest = state.pop(STATE_DIGEST)
+        # the digest covers the content; the exact bytes json writes cover the rest (a cut trailing newline)
+        if digest != _state_digest(state) or state_path.read_bytes() != _render_state(state, digest):
+            return f"{state_path} has changed since it was written (its SHA-256 differs: corrupted)"
+    match = re.fullmatch(rf"{PREFIX}(\d+)", checkpoint.name)
+    if match and int(match.group(1)) != state["state"]["global_step"]:
+        return (f"{state_path} says step {state['state']['global_step']}, but the folder is {checkpoint.name} "
+                f"(corrupted or moved)")
+    expected = [name for name in (CONFIG_NAME, optimizer_file(0)) if name not in state["files"]]
+    if not any(name in state["files"] for name in (WEIGHTS_NAME, WEIGHTS_INDEX_NAME)):
+        expected.append(WEIGHTS_NAME)
+    if expected:
+        return f"{state_path} does not list {', '.join(expected)}, which every checkpoint holds (corrupted)"
     checksums = state.get("checksums", {})
     for name, size in state["files"].items():
+        if Path(name).name != name:
+            return f"{state_path} lists '{name}', which is not a file of the checkpoint (corrupted)"
         path = checkpoint / name
         if not path.is_file():
             return f"{path} is missing"
@@ -61,6 +80,15 @@ def problem_with(checkpoint: Path) -> Optional[str]:
             except Exception as exc:
                 return f"{path} is not readable: {exc}"
     return None
+
+
+def _state_digest(state: dict) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _render_state(state: dict, digest: str) -> bytes:
+    """trainer_state.json's bytes as write_json writes them, the digest last."""
+    return (json.dumps({**state, STATE_DIGEST: digest}, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def file_checksum(path: Path) -> str:
@@ -176,7 +204,9 @@ def _write_checkpoint_files(scratch, final, rank, world, model, optimizer_tensor
         files = {p.name: p.stat().st_size for p in written}
         # checksums let a resume tell a checkpoint whose bytes changed (same size) from a good one
         checksums = {p.name: file_checksum(p) for p in written}
-        write_json(scratch / STATE_NAME, {**state, "files": files, "checksums": checksums})
+        content = {**state, "files": files, "checksums": checksums}
+        # the state file vouches for itself too: a changed step or size inside it is detected
+        write_json(scratch / STATE_NAME, {**content, STATE_DIGEST: _state_digest(content)})
         if final.exists():
             shutil.rmtree(final)
         scratch.rename(final)
