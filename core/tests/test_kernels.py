@@ -214,3 +214,11 @@ def test_cross_entropy_fused_and_fallback_agree_on_wrong_labels_and_non_finite_l
     fallback.fused = None
     for loss in (fused(Tensor(logits), labels).asnumpy(), fallback(Tensor(logits), labels).asnumpy()):
         assert np.isnan(loss[[0, 1, 3, 4]]).all() and loss[2] == 0 and np.isfinite(loss[5])
+
+
+def test_loading_the_kernels_keeps_subnormal_numbers_for_the_whole_process():
+    """Linking with -ffast-math would add crtfastmath.o: loading the library would switch on flush-to-zero for
+    numpy and MindSpore too (found by the fuzz suite: hypothesis refused to run after the kernels loaded)."""
+    kernels.op("gelu_tanh")(Tensor(np.ones(4, np.float32)))  # the library is loaded by its first call
+    tiny = np.array([1e-40], np.float32)
+    assert (tiny * np.float32(1.5))[0] > 0

@@ -236,6 +236,7 @@ def test_idx_image_files_load_or_refuse_clearly(scratch, magic, dims, data, labe
 @given(lines=st.lists(st.builds(lambda v: json.dumps(v, allow_nan=True), JSON_VALUES) |
                       st.builds(lambda i, l: json.dumps({"image": i, "label": l}), TEXT | JSON_VALUES, JSON_VALUES),
                       max_size=4))
+@example(lines=['{"image": "~0", "label": null}'])  # a user that does not exist: RuntimeError from expanduser
 def test_image_jsonl_datasets_load_or_refuse_clearly(scratch, lines):
     from mf.data.images import read_labelled_images
 

@@ -42,3 +42,7 @@ class TokenizerError(MFError, ValueError):
 
 class ImageError(MFError, ValueError):
     """An image (file, array or processor setting) is unusable."""
+
+
+class PipelineError(MFError, ValueError):
+    """A pipeline input or option that cannot be used."""

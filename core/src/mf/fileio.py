@@ -55,3 +55,12 @@ def read_json(path, error_class=ValueError):
         raise error_class(f"{path} is not UTF-8 text: {exc}") from None
     except RecursionError:
         raise error_class(f"{path} is nested too deeply to be a configuration or state file") from None
+
+
+def user_path(value) -> Path:
+    """Path(value) with a leading ~ or ~user expanded; left as written when that cannot be done (no such user,
+    no home directory): it is then simply a path that does not exist, reported as such by the caller."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        return Path(value)

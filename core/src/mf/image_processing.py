@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import ImageError
 from .fileio import read_json, write_json
+from .fileio import user_path
 
 IMAGE_PROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 IMAGENET_DEFAULT_MEAN = (0.485, 0.456, 0.406)
@@ -30,7 +31,7 @@ def load_image(image):
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(image, (str, Path)):
-        path = Path(image).expanduser()
+        path = user_path(image)
         if not path.is_file():
             raise ImageError(f"image {path} does not exist")
         try:

@@ -14,11 +14,12 @@ from typing import Optional
 
 from .plugins import get_registry
 from .registry import Preset
+from .fileio import user_path
 
 
 def mf_home() -> Path:
     """The local model cache: $MF_HOME, default ~/.cache/mf."""
-    return Path(os.environ.get("MF_HOME", "~/.cache/mf")).expanduser()
+    return user_path(os.environ.get("MF_HOME", "~/.cache/mf"))
 
 
 @dataclass
@@ -44,7 +45,7 @@ def locate(name_or_path, revision: Optional[str] = None, weights: bool = False, 
         name_or_path = os.fspath(name_or_path)
     if not isinstance(name_or_path, str) or not name_or_path:
         raise TypeError(f"expected a preset name, a directory path or a Hub id, got {name_or_path!r}")
-    path = Path(name_or_path).expanduser()
+    path = user_path(name_or_path)
     if path.is_dir():
         if not _looks_like_path(name_or_path) and get_registry().presets.get(name_or_path) is not None:
             # a local directory wins, as in transformers (save_pretrained("gpt2") then from_pretrained("gpt2")),

@@ -1,5 +1,6 @@
 """`mf convert`: turn a Hugging Face checkpoint into an mf model directory (or back)."""
 from pathlib import Path
+from ..fileio import user_path
 
 
 def register(cli):
@@ -16,7 +17,7 @@ def run(args) -> int:
     from ..plugins import get_registry
     from ..resolve import mf_home
 
-    target = Path(args.target).expanduser()
+    target = user_path(args.target)
     preset = get_registry().presets.get(args.target)
     if preset is not None:
         target = mf_home() / args.target

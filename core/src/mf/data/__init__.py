@@ -1,6 +1,5 @@
 """Datasets: packed token blocks read from MindRecord, JSONL or text, or a mindspore.dataset object."""
-from pathlib import Path
-
+from ..fileio import user_path
 from .blocks import DatasetError, TokenBlocks, pack_documents
 
 
@@ -10,7 +9,7 @@ def load_dataset(source, tokenizer=None, seq_length=None, on_bad_line="fail", **
     options = {name: value for name, value in options.items() if value is not None}
     from ..plugins import get_registry
 
-    path = Path(source).expanduser()
+    path = user_path(source)
     if not path.exists():
         raise DatasetError(f"dataset path {path} does not exist")
     handlers = [(name, h) for name, h in get_registry().datasets.items()

@@ -15,6 +15,7 @@ from typing import List, Sequence, Union
 import numpy as np
 
 from .blocks import DatasetError
+from ..fileio import user_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -125,7 +126,7 @@ def record_image(path: Path, number: int, image, on_bad_line: str, example: str)
     if not isinstance(image, str) or not image:
         bad_line(f'{path}:{number}: no "image" path; expected {example}', on_bad_line)
         return None
-    file = Path(image).expanduser()
+    file = user_path(image)
     file = file if file.is_absolute() else path.parent / file
     if not file.is_file():
         bad_line(f"{path}:{number}: image {file} does not exist", on_bad_line)
@@ -171,7 +172,7 @@ def read_images(source, on_bad_line: str = "fail") -> Union[List[str], np.ndarra
     class-per-folder tree works too), IDX files, or JSONL lines {"image": path} (other fields ignored)."""
     from ..tasks.reading import json_records
 
-    path = Path(source).expanduser()
+    path = user_path(source)
     if not path.exists():
         raise DatasetError(f"dataset path {path} does not exist")
     if path.is_dir() and not IdxFormat().detect(path):
@@ -198,7 +199,7 @@ def read_labelled_images(source, on_bad_line: str = "fail") -> LabelledImages:
     """Read a path whose format a registered image handler recognises."""
     from ..plugins import get_registry
 
-    path = Path(source).expanduser()
+    path = user_path(source)
     if not path.exists():
         raise DatasetError(f"dataset path {path} does not exist")
     handlers = [(name, h) for name, h in get_registry().datasets.items() if getattr(h, "kind", "") == "images"]

@@ -7,6 +7,7 @@ import numpy as np
 
 from .blocks import DatasetError, pack_documents
 from .formats import JsonlFormat, TextFormat, MINDRECORD_SUFFIX
+from ..fileio import user_path
 
 
 def raw_files(source: Path):
@@ -27,7 +28,7 @@ def prepare(source, out_dir, tokenizer, seq_length: int, on_bad_line: str = "fai
     from mindspore.mindrecord import FileWriter
     from tqdm import tqdm
 
-    source, out_dir = Path(source).expanduser(), Path(out_dir).expanduser()
+    source, out_dir = user_path(source), user_path(out_dir)
     if seq_length < 1:
         raise DatasetError(f"seq_length must be >= 1, got {seq_length}")
     files = raw_files(source)

@@ -17,12 +17,15 @@ import threading
 import warnings
 from pathlib import Path
 from typing import Optional
+from ..fileio import user_path
 
 SOURCE = Path(__file__).with_name("cpu_kernels.cc")
 # -ffast-math for vectorised reductions and exp/tanh, but NaN and inf keep their meaning: a NaN in the logits
 # must reach the loss, where the Trainer's NaN stop sees it
-FLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp", "-shared", "-fPIC",
-         "-std=c++17"]
+FLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopenmp", "-fPIC", "-std=c++17"]
+# Linked in a second step, without -ffast-math: linking with it adds crtfastmath.o, whose constructor turns on
+# flush-to-zero for the whole process when the library loads, and numpy and MindSpore would then lose subnormals
+LINK_FLAGS = ["-shared", "-fopenmp"]
 
 _lock = threading.Lock()
 _library: Optional[Path] = None
@@ -48,7 +51,7 @@ def _device_target() -> str:
 
 def kernel_cache() -> Path:
     """Where built libraries are kept: $MF_KERNEL_CACHE, default ~/.cache/mf/kernels."""
-    return Path(os.environ.get("MF_KERNEL_CACHE", "~/.cache/mf/kernels")).expanduser()
+    return user_path(os.environ.get("MF_KERNEL_CACHE", "~/.cache/mf/kernels"))
 
 
 def _cpu_signature() -> str:
@@ -111,7 +114,7 @@ def library() -> Optional[Path]:
         import mindspore
 
         # the library depends on its source, flags, CPU, compiler and the MindSpore it is loaded into
-        identity = [SOURCE.read_bytes(), " ".join(FLAGS).encode(), _cpu_signature().encode(),
+        identity = [SOURCE.read_bytes(), " ".join(FLAGS + LINK_FLAGS).encode(), _cpu_signature().encode(),
                     version.stdout.encode(), mindspore.__version__.encode()]
         key = hashlib.sha256(b"\0".join(identity)).hexdigest()[:16]
         target = kernel_cache() / key / "libmf_kernels.so"
@@ -133,10 +136,13 @@ def library() -> Optional[Path]:
 def _build(compiler, target: Path) -> bool:
     timeout = float(os.environ.get("MF_KERNEL_COMPILE_TIMEOUT", "600"))
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        built = Path(scratch) / target.name
+        built, objects = Path(scratch) / target.name, Path(scratch) / "cpu_kernels.o"
         try:
-            result = subprocess.run([*compiler, *FLAGS, str(SOURCE), "-o", str(built)], capture_output=True,
+            result = subprocess.run([*compiler, *FLAGS, "-c", str(SOURCE), "-o", str(objects)], capture_output=True,
                                     text=True, timeout=timeout)
+            if result.returncode == 0:
+                result = subprocess.run([*compiler, *LINK_FLAGS, str(objects), "-o", str(built)], capture_output=True,
+                                        text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             _fail(f"compiling {SOURCE.name} took over {timeout:.0f} s (MF_KERNEL_COMPILE_TIMEOUT)")
             return False

@@ -1,6 +1,8 @@
 """The Pipeline base class: a model, its tokenizer/processor, and pre/forward/post steps."""
 from typing import Any, Dict, List
 
+from ..errors import PipelineError
+
 
 class Pipeline:
     """Calling a pipeline runs preprocess -> forward -> postprocess on each input (batched where it can)."""
@@ -22,7 +24,7 @@ class Pipeline:
         single = not isinstance(inputs, (list, tuple))
         items = [inputs] if single else list(inputs)
         if not items:
-            raise ValueError(f"{type(self).__name__} got an empty list of inputs")
+            raise PipelineError(f"{type(self).__name__} got an empty list of inputs")
         outputs: List[Any] = []
         for start in range(0, len(items), self.batch_size):
             outputs.extend(self.run_batch(items[start:start + self.batch_size], **options))

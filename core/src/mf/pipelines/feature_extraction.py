@@ -13,7 +13,7 @@ class FeatureExtractionPipeline(Pipeline):
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
         self.model.set_train(False)
-        inputs, _ = encode_batch(self.tokenizer, items, max_length)
+        inputs, _ = encode_batch(self.tokenizer, items, max_length, self.model)
         hidden = self.model(*inputs)
         hidden = (hidden[0] if isinstance(hidden, tuple) else hidden).asnumpy().astype(np.float64)
         mask = inputs[1].asnumpy()[..., None].astype(np.float64)

@@ -2,6 +2,7 @@
 [{'score', 'token', 'token_str', 'sequence'}, ...] best first."""
 import numpy as np
 
+from ..errors import PipelineError
 from ..generation import GenerationError
 from .base import Pipeline
 from .encoder_inputs import encode_batch, softmax
@@ -11,11 +12,13 @@ class FillMaskPipeline(Pipeline):
     task = "fill_mask"
 
     def run_batch(self, items, top_k=5, max_length=None):
+        if type(top_k) is not int or top_k < 1:
+            raise PipelineError(f"top_k must be a positive integer, got {top_k!r}")
         mask_id = self.tokenizer.mask_token_id
         if mask_id is None:
             raise GenerationError(f"{type(self.tokenizer).__name__} has no mask token; fill_mask needs one")
         self.model.set_train(False)
-        inputs, rows = encode_batch(self.tokenizer, items, max_length)
+        inputs, rows = encode_batch(self.tokenizer, items, max_length, self.model)
         logits = self.model(*inputs)
         logits = (logits[0] if isinstance(logits, tuple) else logits).asnumpy()
         results = []

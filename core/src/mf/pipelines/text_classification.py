@@ -11,7 +11,7 @@ class TextClassificationPipeline(Pipeline):
 
     def run_batch(self, items, top_k=1, max_length=None):
         self.model.set_train(False)
-        inputs, _ = encode_batch(self.tokenizer, items, max_length)
+        inputs, _ = encode_batch(self.tokenizer, items, max_length, self.model)
         logits = self.model(*inputs)
         probabilities = softmax((logits[0] if isinstance(logits, tuple) else logits).asnumpy())
         names = self.model.config.labels() if hasattr(self.model.config, "labels") else \

@@ -20,6 +20,7 @@ from ..data.blocks import DatasetError
 from ..nn import contrastive_loss, normalize
 from .image_classification import augment, normalized, processed_images
 from .objective import Examples, Objective
+from ..fileio import user_path
 
 CONTRASTIVE_CROP_SCALE = (0.9, 1.0)
 EXAMPLE = '{"image": "cat.png", "caption": "a cat"}'
@@ -27,12 +28,10 @@ EXAMPLE = '{"image": "cat.png", "caption": "a cat"}'
 
 def read_image_captions(path, on_bad_line="fail"):
     """(image paths, captions, records) of a JSONL file of {"image", "caption"} lines."""
-    from pathlib import Path
-
     from ..data.images import record_image
     from .reading import bad_line, json_records
 
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not (path.is_file() and path.suffix in (".jsonl", ".json")):
         raise DatasetError(f"{path}: contrastive_language_image_pretrain reads a JSONL file of lines "
                            f'{{"image": path, "caption": text}}')

@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 
 from ..data.blocks import DatasetError
+from ..fileio import user_path
 
 
 def existing_file(source, formats: str) -> Path:
-    path = Path(source).expanduser()
+    path = user_path(source)
     if not path.is_file():
         raise DatasetError(f"{path} does not exist" if not path.exists() else
                            f"{path} is a directory; this task reads a file ({formats})")

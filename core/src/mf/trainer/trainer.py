@@ -24,6 +24,7 @@ from .feed import BlockFeed, make_feed, model_inputs
 from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, optimizer_state,
                     set_learning_rate)
 from .step import EvalStep, NextTokenLoss, TrainStep
+from ..fileio import user_path
 
 # encoder tasks pad every example to this many tokens unless TrainingArguments.seq_length says otherwise
 ENCODER_SEQ_LENGTH = 128
@@ -708,7 +709,7 @@ def _check_dataset(dataset, name, objective=None):
         return dataset
     from ..data import DatasetError
 
-    path = Path(dataset).expanduser()
+    path = user_path(dataset)
     if not path.exists():
         raise DatasetError(f"{name} {path} does not exist")
     if objective is not None:  # the task's reader says what is wrong with its format
