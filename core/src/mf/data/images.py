@@ -79,8 +79,9 @@ def read_idx(path: Path) -> np.ndarray:
         raise DatasetError(f"{path} cannot be read as an IDX file: {exc}") from None
     expected = math.prod(dims)  # Python integers: four 32-bit sizes overflow int64
     if data.size != expected:
-        raise DatasetError(f"{path} does not match its header: the header says {list(dims)} ({expected} values), "
-                           f"the file holds {data.size}")
+        state = "is truncated" if data.size < expected else "has data beyond what its header describes"
+        raise DatasetError(f"{path} {state}: its header says {list(dims)} ({expected} values), it holds "
+                           f"{data.size}")
     return data.reshape(dims)
 
 
