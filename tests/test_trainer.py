@@ -446,3 +446,26 @@ def test_a_huge_document_is_tokenized_in_pieces_with_the_same_tokens(monkeypatch
     pieced, summary = packing.pack_documents([text], tokenizer, 64)
     np.testing.assert_array_equal(pieced.input_ids, whole.input_ids)
     assert summary["documents"] == 1
+
+
+def test_text_files_stream_in_blocks_with_the_paragraphs_of_one_split(tmp_path, monkeypatch):
+    """Text datasets are read in blocks (a file of any size streams through); the paragraphs are those of
+    splitting the whole text at blank lines, whatever the block size (\\r\\n and a BOM handled across blocks)."""
+    import random
+
+    from mf.data import formats
+
+    def whole_split(text):
+        text = text.lstrip("\ufeff").replace("\r\n", "\n")
+        return [part for part in text.split("\n\n") if part.strip()]
+
+    chance = random.Random(0)
+    pieces = ["a", "b c", "\n", "\n\n", "\n\n\n", " ", "\r\n", "\r\n\r\n", "x\ny", "\t", "\r", "é"]
+    path = tmp_path / "data.txt"
+    for block in (1, 2, 3, 7, 1 << 20):
+        monkeypatch.setattr(formats, "READ_BLOCK", block)
+        for _ in range(300):
+            text = ("\ufeff" if chance.random() < 0.2 else "") + \
+                "".join(chance.choice(pieces) for _ in range(chance.randint(0, 14)))
+            path.write_bytes(text.encode())
+            assert list(formats.TextFormat().documents(path)) == whole_split(text), (block, text)

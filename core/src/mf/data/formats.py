@@ -13,6 +13,8 @@ from .blocks import DatasetError, TokenBlocks, pack_documents
 from .prompt_response import find_columns, prompt_response_rows, record_pair
 
 MINDRECORD_SUFFIX = ".mindrecord"
+# Characters a text file is read in at a time
+READ_BLOCK = 1 << 20
 
 
 class MindRecordFormat:
@@ -155,12 +157,28 @@ class TextFormat:
         return path.is_file() and path.suffix in (".txt", ".text", "")
 
     def documents(self, path: Path, on_bad_line="fail"):
+        """The paragraphs (split at blank lines, "\\n\\n", after \\r\\n became \\n), read in blocks: a file of any size
+        streams through. Splitting what has been read so far and holding back its last part gives the
+        paragraphs one split of the whole text would."""
+        held, carry, first = "", "", True
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, encoding="utf-8", newline="") as f:
+                while True:
+                    block = f.read(READ_BLOCK)
+                    end = not block
+                    if first:
+                        block, first = block.lstrip("\ufeff"), False
+                    block, carry = carry + block, ""
+                    if not end and block.endswith("\r"):
+                        block, carry = block[:-1], "\r"  # with the next block's \n it is one \r\n
+                    held += block.replace("\r\n", "\n")
+                    parts = held.split("\n\n")
+                    held = "" if end else parts.pop()
+                    yield from (part for part in parts if part.strip())
+                    if end:
+                        return
         except UnicodeDecodeError as exc:
-            raise DatasetError(f"{path} is not UTF-8 text: {exc}") from None
-        text = text.lstrip("\ufeff").replace("\r\n", "\n")
-        return [paragraph for paragraph in text.split("\n\n") if paragraph.strip()]
+            raise DatasetError(f"{path} is not UTF-8 text: {exc}; convert the file to UTF-8") from None
 
     def load(self, path: Path, tokenizer=None, seq_length=None, on_bad_line="fail"):
         _need(tokenizer, seq_length, path)
