@@ -9,6 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 data, model_dir, epochs, batch, lr = sys.argv[1:6]
 flip = len(sys.argv) > 6 and sys.argv[6] == "1"
 warmup_ratio = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
+crop_min = float(sys.argv[8]) if len(sys.argv) > 8 else 1.0
 
 from mf import Trainer, TrainingArguments  # noqa: E402
 from mf.trainer import Callback  # noqa: E402
@@ -22,7 +23,7 @@ model.config.name_or_path = model_dir  # the image processor comes from the fold
 args = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=float(epochs), batch_size=int(batch),
                          learning_rate=float(lr), warmup_ratio=warmup_ratio, weight_decay=0.05, logging_steps=100, save_steps=0,
                          plot_loss=False, lr_scheduler_type="linear", per_device_eval_batch_size=500,
-                         random_resized_crop_scale=[1.0, 1.0], random_flip=flip, seed=0)
+                         random_resized_crop_scale=[crop_min, 1.0], random_flip=flip, seed=0)
 
 
 class StepClock(Callback):

@@ -42,6 +42,8 @@ def main():
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--warmup-ratio", type=float, default=0.0, help="mf: linear warm-up over this part of the steps")
+    parser.add_argument("--crop-min", type=float, default=1.0,
+                        help="mf: random resized crops of this much of the image up to all of it (1: no cropping)")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
@@ -56,7 +58,7 @@ def main():
         (model_dir / "preprocessor_config.json").write_text(json.dumps(PROCESSOR))
         common = [str(FASHION), str(model_dir), str(args.epochs), str(args.batch), str(args.lr)]
         mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip)),
-                             str(args.warmup_ratio)],
+                             str(args.warmup_ratio), str(args.crop_min)],
                             capture_output=True, text=True)
         if mf.returncode != 0:
             raise SystemExit(mf.stderr[-4000:])
