@@ -50,6 +50,10 @@ def build_cli() -> CommandLine:
     return cli
 
 
+# the commands that compile graphs reuse them across processes unless MF_COMPILE_CACHE=0 (mf.compile_cache)
+COMPILING_COMMANDS = {"run", "generate", "chat", "demo", "demo-vision"}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the `mf` console script."""
     from .errors import MFError
@@ -59,6 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "run", None):
         cli.parser.print_help()
         return 2
+    if args.command in COMPILING_COMMANDS:
+        from . import compile_cache
+
+        compile_cache.enable_from_environment(default=True)  # a second run of the same shapes compiles nothing
     try:
         return args.run(args) or 0
     except (MFError, FileNotFoundError, NotADirectoryError) as exc:

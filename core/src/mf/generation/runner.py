@@ -91,6 +91,9 @@ class CachedEncoderDecoder(CachedDecoder):
 def decoder_for(model, batch_size: int, cache_length: int, source_length: int = 0) -> CachedDecoder:
     """The model's compiled decoder for this batch size and cache length (and source length, for an
     encoder-decoder), kept for reuse."""
+    from .. import compile_cache
+
+    compile_cache.enable_from_environment()
     runners = model.__dict__.setdefault("_mf_decoders", OrderedDict())
     key = (batch_size, cache_length, source_length) if source_length else (batch_size, cache_length)
     if key in runners:

@@ -24,10 +24,11 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
-from .. import kernels
+from .. import compile_cache, kernels
 
 # Read inside compiled graphs as a live value (a module-level Parameter is not folded into a constant).
 DROPOUT_KEY = Parameter(Tensor(0, ms.int64), name="mf_dropout_key", requires_grad=False)
+compile_cache.share_parameter(DROPOUT_KEY)  # graphs loaded from the compile cache read this one, not a copy
 
 _MASK32 = 0xFFFFFFFF
 _GOLDEN = 0x9E3779B9

@@ -33,6 +33,9 @@ ENCODER_SEQ_LENGTH = 128
 @contextlib.contextmanager
 def graph_mode():
     """Run the enclosed steps compiled as whole graphs (the fast path on CPU), then restore the mode."""
+    from .. import compile_cache
+
+    compile_cache.enable_from_environment()
     previous = ms.get_context("mode")
     if previous != ms.GRAPH_MODE:
         ms.set_context(mode=ms.GRAPH_MODE)
