@@ -11,6 +11,10 @@ def pytest_configure(config):
     # the processes tests start), never into the user's ~/.cache/mf/kernels
     if not os.environ.get("MF_KERNEL_CACHE", "").startswith(tempfile.gettempdir()):
         os.environ["MF_KERNEL_CACHE"] = config._mf_kernel_cache = tempfile.mkdtemp(prefix="mf-kernels-")
+    # compiled graphs are not shared between tests (a test that changes module state in-process, such as
+    # turning the kernels off, would meet graphs its key does not describe); tests/test_compile_cache.py and
+    # the CLI test of it turn the cache on with their own store
+    os.environ["MF_COMPILE_CACHE"] = "0"
     import mindspore as ms
 
     ms.set_device("CPU")

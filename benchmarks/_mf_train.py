@@ -13,6 +13,9 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor, nn, ops
 
+from mf import compile_cache  # noqa: E402
+
+compile_cache.enable_from_environment()  # MF_COMPILE_CACHE: benchmarks/compile_cache.py measures with it on
 ms.set_device("CPU")
 ms.set_context(mode=ms.GRAPH_MODE)
 from mf.trainer.optim import build_optimizer  # noqa: E402

@@ -128,3 +128,26 @@ def test_launch_worker_runs_any_interpreter_path_a_module_or_a_program(tmp_path)
         assert result.returncode == 0, result.stderr
         assert expected in result.stdout
         assert expected in (tmp_path / "log" / "rank_0" / "mindformer.log").read_text()
+
+
+def test_a_second_mf_run_loads_its_graphs_and_trains_to_the_same_losses(tmp_path):
+    """mf run turns the compile cache on: the second run of the same shapes loads the training step from the
+    store, and with dropout on (gpt2_tiny: 0.1, keyed by step) its losses equal the first run's bit for bit."""
+    store = tmp_path / "graphs"
+    botchan = ROOT / "core" / "src" / "mf" / "data" / "texts" / "botchan.txt"
+    losses, logs = [], []
+    for name in ("first", "second"):
+        result = mf("run", "--model_type", "gpt2_tiny", "--train_dataset", str(botchan), "--max_steps", "3",
+                    "--per_device_train_batch_size", "2", "--seq_length", "32", "--logging_steps", "1",
+                    "--output_dir", str(tmp_path / name),
+                    env={"MF_COMPILE_CACHE": str(store)})
+        assert result.returncode == 0, result.stderr[-3000:]
+        logs.append(result.stderr)
+        losses.append([json.loads(line)["loss"] for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+                       if '"loss"' in line])
+        if name == "first":
+            stored = sorted(store.glob("*.mindir"))
+            assert stored, "the first run stored no graph"
+    assert sorted(store.glob("*.mindir")) == stored  # nothing compiled afresh
+    assert "Use the compilation cache" not in logs[0] and "Use the compilation cache" in logs[1]
+    assert len(losses[0]) == 3 and losses[0] == losses[1]

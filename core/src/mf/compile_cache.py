@@ -105,6 +105,11 @@ def enable(directory=None) -> bool:
         # mf's key covers the code; MindSpore's own check (the entry script's imports outside site-packages)
         # would refuse graphs whenever the command differs and miss changes in installed code
         os.environ["MS_DEV_FORCE_USE_COMPILE_CACHE"] = "1"
+        # ... and its scan of the entry script's imports fails outright for `python -m mf.cli` (a relative
+        # import in a script); it only feeds that check, so give it one file of mf's own
+        from mindspore.graph import api
+
+        api._get_compile_cache_dep_files = lambda: [__file__]
         for executor in (GraphExecutor_, JitExecutor_):
             if not getattr(executor.compile, "_mf_compile_cache", False):
                 executor.compile = _caching(executor.compile)
@@ -288,6 +293,7 @@ def graph_key(source, args, kwargs, phase: str, rest=()) -> Optional[str]:
         "mindspore": ms.__version__,
         "device": ms.get_context("device_target"),
         "mode": ms.get_context("mode"),
+        "context": _context(),
         "where": where,
         "jit": _describe(rest),
         "code": _code(source),
@@ -301,6 +307,24 @@ def graph_key(source, args, kwargs, phase: str, rest=()) -> Optional[str]:
         with open(os.environ["MF_COMPILE_CACHE_DEBUG"], "a", encoding="utf-8") as log:
             log.write(text + "\n")
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _context():
+    """MindSpore settings that change what a compile produces."""
+    import mindspore as ms
+
+    settings = {}
+    for name in ("jit_config", "deterministic", "jit_level", "enable_graph_kernel", "graph_kernel_flags"):
+        try:
+            settings[name] = ms.get_context(name)
+        except Exception:  # not a setting of this MindSpore version
+            pass
+    for name in ("parallel_mode", "device_num", "full_batch", "enable_parallel_optimizer"):
+        try:
+            settings[name] = ms.get_auto_parallel_context(name)
+        except Exception:
+            pass
+    return _describe(settings)
 
 
 def _file_digest(path: str) -> str:
