@@ -37,6 +37,7 @@ import tempfile
 import threading
 import types
 import warnings
+import weakref
 from pathlib import Path
 from typing import Optional
 
@@ -377,6 +378,26 @@ def _describe_cells(source):
     return cells
 
 
+_tensor_digests = {}
+
+
+def _tensor_digest(tensor) -> str:
+    """SHA-256 of a constant tensor's bytes, remembered while the tensor lives: a model's causal mask can be
+    256 MB and is met at every compile."""
+    if getattr(tensor, "has_init", False):
+        return "init"
+    remembered = _tensor_digests.get(id(tensor))
+    if remembered is not None and remembered[0]() is tensor:
+        return remembered[1]
+    digest = hashlib.sha256(np.ascontiguousarray(tensor.asnumpy()).tobytes()).hexdigest()
+    try:
+        _tensor_digests[id(tensor)] = (weakref.ref(tensor, lambda _, key=id(tensor): _tensor_digests.pop(key, None)),
+                                       digest)
+    except TypeError:  # not weakly referable: hashed each time
+        pass
+    return digest
+
+
 def _describe(value, depth=0, constants=False):
     """A JSON-able description that two processes give alike exactly when the value is alike. constants: tensors
     are folded into the graph (a cell's attributes), so their bytes count; an argument tensor's shape and dtype
@@ -394,9 +415,7 @@ def _describe(value, depth=0, constants=False):
         return ["Parameter", value.name, tuple(value.shape), str(value.dtype), bool(value.requires_grad)]
     if isinstance(value, Tensor):
         if constants or getattr(value, "const_arg", False):  # folded into the graph: its bytes count
-            data = None if getattr(value, "has_init", False) else value.asnumpy()
-            return ["Tensor", tuple(value.shape), str(value.dtype),
-                    hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest() if data is not None else "init",
+            return ["Tensor", tuple(value.shape), str(value.dtype), _tensor_digest(value),
                     bool(getattr(value, "__ms_mutable__", False))]
         return ["Tensor", tuple(value.shape), str(value.dtype), bool(getattr(value, "__ms_mutable__", False))]
     if isinstance(value, np.ndarray):
