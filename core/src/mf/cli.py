@@ -63,7 +63,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "run", None):
         cli.parser.print_help()
         return 2
-    if args.command in COMPILING_COMMANDS:
+    # (a sub-command may have an argument named `command` of its own: mf launch's program and arguments)
+    if isinstance(args.command, str) and args.command in COMPILING_COMMANDS:
         from . import compile_cache
 
         compile_cache.enable_from_environment(default=True)  # a second run of the same shapes compiles nothing
