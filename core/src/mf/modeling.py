@@ -1,6 +1,8 @@
 """PreTrainedModel: a MindSpore Cell that saves and loads itself in the Hugging Face layout."""
+import contextlib
 import os
 import re
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +16,34 @@ from .config import CONFIG_NAME, PretrainedConfig
 from .errors import ConfigError, WeightsError
 from .resolve import hub_weights, locate
 from .weights import check_float_weights, MF_FORMAT, WEIGHTS_NAME, describe_mismatch, load_state_dict, save_state_dict
+
+
+_skipping = threading.local()
+
+
+@contextlib.contextmanager
+def initial_values_skipped():
+    """Build parameters without drawing their initial values (MindSpore's random draws take seconds for a
+    100M-parameter model, minutes for 7B), for a model whose every value is loaded next. The parameters hold
+    whatever memory they were given until then. Only this thread's builds are affected."""
+    from mindspore.common import initializer
+
+    if not getattr(initializer.Initializer.__call__, "_mf_skippable", False):
+        draw = initializer.Initializer.__call__
+
+        def call(self, array):
+            if getattr(_skipping, "active", False):
+                return None
+            return draw(self, array)
+
+        call._mf_skippable = True
+        initializer.Initializer.__call__ = call
+    previous = getattr(_skipping, "active", False)
+    _skipping.active = True
+    try:
+        yield
+    finally:
+        _skipping.active = previous
 
 
 class PreTrainedModel(nn.Cell):
@@ -65,8 +95,9 @@ class PreTrainedModel(nn.Cell):
             config = cls.config_class.from_json_file(config_path, **config_overrides)
         config.name_or_path = str(name_or_path)
         state_dict, fmt = load_state_dict(directory)
-        model = cls(config)
-        model.load_weights(state_dict, fmt, where=str(directory))
+        with initial_values_skipped():  # the checkpoint replaces every value (3 s of SmolLM2's 5 s load)
+            model = cls(config)
+        model._load_weights(state_dict, fmt, str(directory), initialised=False)
         return model
 
     # ---- weights -----------------------------------------------------------------------
@@ -80,6 +111,11 @@ class PreTrainedModel(nn.Cell):
         Nothing is assigned unless every tensor fits, so a bad file never leaves
         the model half loaded.
         """
+        self._load_weights(state_dict, fmt, where, initialised=True)
+
+    def _load_weights(self, state_dict, fmt, where, initialised: bool):
+        """load_weights; initialised=False: the model was built under initial_values_skipped(), so a parameter
+        the checkpoint lacks (a new head) gets the values a normal build would have drawn."""
         if fmt != MF_FORMAT:
             state_dict = self.converter().hf_to_mf(dict(state_dict), self.config)
         state_dict = self._match_prefix(state_dict)
@@ -90,7 +126,11 @@ class PreTrainedModel(nn.Cell):
         if fresh and len(fresh) < len(params):
             warnings.warn(f"{type(self).__name__}: {where} has no {', '.join(fresh)}; they keep their random "
                           f"initialisation: train this head before using its outputs", stacklevel=3)
-            state_dict = {**state_dict, **{n: params[n].asnumpy() for n in fresh}}
+            if initialised:
+                state_dict = {**state_dict, **{n: params[n].asnumpy() for n in fresh}}
+            else:  # drawn now, by a normal build of the same model (the same values a build would have had)
+                built = dict(type(self)(self.config).parameters_and_names())
+                state_dict = {**state_dict, **{n: built[n].asnumpy() for n in fresh}}
         message = describe_mismatch({n: p.shape for n, p in params.items()}, state_dict, where)
         if message:
             raise WeightsError(message)

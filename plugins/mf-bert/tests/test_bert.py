@@ -85,6 +85,30 @@ def test_a_task_head_starts_from_an_encoder_checkpoint():
                                                       intermediate_size=64)
 
 
+def test_loading_draws_no_initial_values_but_a_new_head_gets_those_of_a_normal_build():
+    """from_pretrained builds without drawing initial values (the checkpoint replaces them); a head the
+    checkpoint lacks gets the values a normal build draws from the same seed, not leftover memory."""
+    import threading
+
+    import mindspore as ms
+    from mf.modeling import initial_values_skipped
+
+    ms.set_seed(7)
+    config = BertForTokenClassification.config_class.from_json_file(FIXTURES / "tiny-bert-masked_lm" / "config.json")
+    normal = BertForTokenClassification(config).state_dict()["classifier.weight"]
+    ms.set_seed(7)
+    with pytest.warns(UserWarning, match="random initialisation"):
+        tagger = BertForTokenClassification.from_pretrained(str(FIXTURES / "tiny-bert-masked_lm"))
+    np.testing.assert_array_equal(tagger.state_dict()["classifier.weight"], normal)
+    assert 0.005 < float(normal.std()) < 0.1  # a real draw (initializer_range 0.02), not zeros
+    with initial_values_skipped():  # another thread's builds still draw
+        other = []
+        thread = threading.Thread(target=lambda: other.append(BertForTokenClassification(config).state_dict()))
+        thread.start()
+        thread.join()
+    assert 0.005 < float(other[0]["classifier.weight"].std()) < 0.1
+
+
 def test_losses_follow_the_labels():
     model = load("masked_lm", BertForMaskedLM)
     labels = np.full(GOLDEN["input_ids"].shape, -100, np.int32)
