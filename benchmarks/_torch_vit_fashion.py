@@ -26,6 +26,19 @@ def pixels(images):
 
 config = json.load(open(f"{model_dir}/config.json"))
 model = ViTForImageClassification(ViTConfig(**config))
+if config.get("stem_channels"):  # mf's convolutional stem: 3x3 stride-2 convolutions + ReLU, then the projection
+    widths = [config["num_channels"]] + config["stem_channels"]
+    layers = []
+    for c_in, c_out in zip(widths, widths[1:]):
+        convolution = torch.nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+        torch.nn.init.kaiming_normal_(convolution.weight, nonlinearity="relu")
+        torch.nn.init.zeros_(convolution.bias)
+        layers += [convolution, torch.nn.ReLU()]
+    patch = config["patch_size"] // 2 ** len(config["stem_channels"])
+    projection = torch.nn.Conv2d(widths[-1], config["hidden_size"], patch, stride=patch)
+    torch.nn.init.normal_(projection.weight, std=config.get("initializer_range", 0.02))
+    torch.nn.init.zeros_(projection.bias)
+    model.vit.embeddings.patch_embeddings.projection = torch.nn.Sequential(*layers, projection)
 train_x, train_y = idx(f"{data}/train-images-idx3-ubyte.gz"), idx(f"{data}/train-labels-idx1-ubyte.gz")
 test_x, test_y = idx(f"{data}/t10k-images-idx3-ubyte.gz"), idx(f"{data}/t10k-labels-idx1-ubyte.gz")
 batch, epochs = int(batch), float(epochs)

@@ -44,6 +44,9 @@ def main():
     parser.add_argument("--warmup-ratio", type=float, default=0.0, help="mf: linear warm-up over this part of the steps")
     parser.add_argument("--crop-min", type=float, default=1.0,
                         help="mf: random resized crops of this much of the image up to all of it (1: no cropping)")
+    parser.add_argument("--stem", default="",
+                        help="channels of 3x3 stride-2 convolutions before the patch projection, e.g. 32,64 "
+                             "(Xiao et al. 2021's early convolutions; both sides); empty: the plain ViT")
     parser.add_argument("--skip-reference", action="store_true")
     args = parser.parse_args()
     if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
@@ -54,7 +57,9 @@ def main():
         (model_dir / "config.json").write_text(json.dumps(dict(MODEL, patch_size=args.patch_size, hidden_size=args.width,
                                                                  intermediate_size=2 * args.width,
                                                                  num_hidden_layers=args.layers,
-                                                                 num_attention_heads=args.heads)))
+                                                                 num_attention_heads=args.heads,
+                                                                 stem_channels=[int(c) for c in args.stem.split(",")
+                                                                                if c])))
         (model_dir / "preprocessor_config.json").write_text(json.dumps(PROCESSOR))
         common = [str(FASHION), str(model_dir), str(args.epochs), str(args.batch), str(args.lr)]
         mf = subprocess.run([sys.executable, str(HERE / "_mf_vit_fashion.py"), *common, str(int(args.flip)),

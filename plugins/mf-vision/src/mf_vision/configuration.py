@@ -58,6 +58,10 @@ class ViTConfig(ImageClassifierConfig):
     qkv_bias: bool = True
     pooler_output_size: Optional[int] = None
     pooler_act: str = "tanh"
+    # mf's extension (empty: transformers' ViT): output channels of 3x3 stride-2 convolutions before the patch
+    # projection (Xiao et al. 2021); each halves the image. A checkpoint with a stem is mf's own: transformers'
+    # ViTForImageClassification cannot load it.
+    stem_channels: List[int] = []
 
     def validate(self):
         super().validate()
@@ -65,6 +69,13 @@ class ViTConfig(ImageClassifierConfig):
         require_divisible_heads(self.hidden_size, self.num_attention_heads, "hidden_size")
         if self.image_size % self.patch_size:
             raise ConfigError(f"image_size {self.image_size} must be a multiple of patch_size {self.patch_size}")
+        self.stem_channels = list(self.stem_channels or [])
+        if any(not isinstance(width, int) or width < 1 for width in self.stem_channels):
+            raise ConfigError(f"stem_channels must be positive channel counts, got {self.stem_channels}")
+        if self.patch_size % 2 ** len(self.stem_channels):
+            raise ConfigError(f"patch_size {self.patch_size} must be a multiple of 2**{len(self.stem_channels)}: "
+                              f"each of the {len(self.stem_channels)} stem convolutions halves the image; use a "
+                              f"larger patch_size or fewer stem_channels")
 
     def num_patches(self) -> int:
         return (self.image_size // self.patch_size) ** 2
@@ -73,7 +84,11 @@ class ViTConfig(ImageClassifierConfig):
         """ViTForImageClassification's parameters (for the model cards)."""
         h, f, c, p = self.hidden_size, self.intermediate_size, self.num_channels, self.patch_size
         layer = 4 * h * h + 4 * h + 2 * h * f + f + h + 4 * h
-        embeddings = h * c * p * p + h + h + (self.num_patches() + 1) * h
+        stem = 0
+        for width in self.stem_channels:  # the stem's 3x3 convolutions; the projection reads the last one
+            stem += 9 * c * width + width
+            c, p = width, p // 2
+        embeddings = stem + h * c * p * p + h + h + (self.num_patches() + 1) * h
         return embeddings + self.num_hidden_layers * layer + 2 * h + h * self.num_labels + self.num_labels
 
 
@@ -97,6 +112,8 @@ class Dinov2Config(ViTConfig):
     def validate(self):
         if not self.intermediate_size:
             self.intermediate_size = int(self.hidden_size * self.mlp_ratio)
+        if self.stem_channels:
+            raise ConfigError("DINOv2 has no convolutional stem: leave stem_channels empty")
         super().validate()
 
     def parameter_count(self) -> int:
@@ -181,6 +198,8 @@ class ViTMAEConfig(ViTConfig):
     norm_pix_loss: bool = False
 
     def validate(self):
+        if self.stem_channels:
+            raise ConfigError("ViTMAE has no convolutional stem: leave stem_channels empty")
         super().validate()
         require_positive(self, ("decoder_num_attention_heads", "decoder_hidden_size", "decoder_num_hidden_layers",
                                 "decoder_intermediate_size"))

@@ -8,6 +8,8 @@ Hub's names are written, which transformers 5 reads too).
 """
 import re
 
+from mf.errors import WeightsError
+
 _BUFFERS = re.compile(r"(relative_position_index|position_ids)$")
 _MAE_DECODER_BLOCKS = re.compile(r"^decoder\.decoder_encoder\.layer\.")
 
@@ -20,6 +22,9 @@ def hf_to_mf(state_dict, config):
 
 def mf_to_hf(state_dict, config):
     """mf names -> a state dict transformers' classes load."""
+    if getattr(config, "stem_channels", None):
+        raise WeightsError(f"a ViT with a convolutional stem (stem_channels {config.stem_channels}) has no "
+                           f"transformers equivalent: save it with format='mf'")
     return dict(state_dict)
 
 

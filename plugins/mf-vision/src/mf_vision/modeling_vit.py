@@ -1,6 +1,7 @@
 """ViT (Dosovitskiy et al. 2021) in MindSpore, with Hugging Face's parameter names.
 
-An image is cut into patch_size x patch_size patches, each projected to a vector; a learnt [CLS] vector
+An image is cut into patch_size x patch_size patches, each projected to a vector (optionally after a
+convolutional stem, config.stem_channels: an mf extension that transformers' ViT does not have); a learnt [CLS] vector
 goes first and learnt position embeddings are added (resized bicubically, as transformers'
 interpolate_pos_encoding does, when the image has another size than the one they were learnt at).
 Pre-norm blocks of self-attention and a GELU MLP follow, then a final LayerNorm; the classifier reads the
@@ -17,7 +18,7 @@ from mf.nn import DotProductAttention, Dropout, LayerNorm, Linear, activation
 from mf.nn.losses import TokenLoss
 
 from .configuration import ViTConfig
-from .layers import PatchEmbeddings, resize_position_grid
+from .layers import ConvStemPatchEmbeddings, PatchEmbeddings, resize_position_grid
 
 
 class ViTEmbeddings(nn.Cell):
@@ -25,7 +26,11 @@ class ViTEmbeddings(nn.Cell):
         super().__init__()
         std = config.initializer_range
         self.cls_token = Parameter(initializer(Normal(std), (1, 1, config.hidden_size), ms.float32), name="cls_token")
-        self.patch_embeddings = PatchEmbeddings(config.num_channels, config.hidden_size, config.patch_size, std)
+        if config.stem_channels:
+            self.patch_embeddings = ConvStemPatchEmbeddings(config.num_channels, config.stem_channels,
+                                                            config.hidden_size, config.patch_size, std)
+        else:
+            self.patch_embeddings = PatchEmbeddings(config.num_channels, config.hidden_size, config.patch_size, std)
         self.position_embeddings = Parameter(
             initializer(Normal(std), (1, config.num_patches() + 1, config.hidden_size), ms.float32),
             name="position_embeddings")
