@@ -69,10 +69,11 @@ def conv3x3_stride2(x, weight, bias):
     # pad one pixel before, and after up to 2 * (out + 1) pixels (the last one is never read)
     x = ops.pad(x, (0, 0, 1, 2 * cols + 1 - width, 1, 2 * rows + 1 - height))
     x = x.reshape(batch, rows + 1, 2, cols + 1, 2, channels)
-    views = []
-    for row_view in (x[:, :rows, 0], x[:, :rows, 1], x[:, 1:, 0]):  # kernel rows 0, 1, 2: [B, rows, cols+1, 2, C]
-        views.extend((row_view[:, :, :cols, 0], row_view[:, :, :cols, 1], row_view[:, :, 1:, 0]))  # kernel cols
-    patches = ops.concat(views, -1).reshape(batch * rows * cols, 9 * channels)  # (kernel row, col, channel)
+    top, middle, bottom = x[:, :rows, 0], x[:, :rows, 1], x[:, 1:, 0]  # kernel rows 0, 1, 2: [B, rows, cols+1, 2, C]
+    patches = ops.concat((top[:, :, :cols, 0], top[:, :, :cols, 1], top[:, :, 1:, 0],  # kernel columns 0, 1, 2
+                          middle[:, :, :cols, 0], middle[:, :, :cols, 1], middle[:, :, 1:, 0],
+                          bottom[:, :, :cols, 0], bottom[:, :, :cols, 1], bottom[:, :, 1:, 0]), -1)
+    patches = patches.reshape(batch * rows * cols, 9 * channels)  # (kernel row, column, channel)
     out_channels = weight.shape[0]
     kernel = weight.transpose(2, 3, 1, 0).reshape(9 * channels, out_channels)
     return (ops.matmul(patches, kernel) + bias).reshape(batch, rows, cols, out_channels)
