@@ -60,20 +60,21 @@ def conv3x3_stride2(x, weight, bias):
     """A 3x3 convolution with stride 2 and one pixel of zero padding, as nn.Conv2d(c, o, 3, 2, 1) computes it,
     on channels-last images: [B, H, W, C] -> [B, ceil(H / 2), ceil(W / 2), O]; weight [O, C, 3, 3], bias [O].
 
-    Written as one matrix product over the nine shifted views of the image (im2col), because MindSpore's CPU
-    convolution backward takes ~6x longer on these shapes. The views are taken without strided slices (whose
-    gradient fails on CPU): the padded image is folded into pairs of rows and columns, and output row o reads
-    padded rows 2o, 2o + 1 and 2o + 2 = row 0 of pair o, row 1 of pair o, row 0 of pair o + 1."""
+    Written as one gather of the nine pixels under each output position (im2col) and one matrix product:
+    MindSpore's CPU convolution backward takes ~6x longer on these shapes, and the gradients of the slices
+    that would cut the nine shifted views fail on CPU (strided slices) or crashed a training run after 135
+    steps with a heap error (rows and columns folded into pairs, then plain slices)."""
     batch, height, width, channels = x.shape
     rows, cols = (height + 1) // 2, (width + 1) // 2
-    # pad one pixel before, and after up to 2 * (out + 1) pixels (the last one is never read)
-    x = ops.pad(x, (0, 0, 1, 2 * cols + 1 - width, 1, 2 * rows + 1 - height))
-    x = x.reshape(batch, rows + 1, 2, cols + 1, 2, channels)
-    top, middle, bottom = x[:, :rows, 0], x[:, :rows, 1], x[:, 1:, 0]  # kernel rows 0, 1, 2: [B, rows, cols+1, 2, C]
-    patches = ops.concat((top[:, :, :cols, 0], top[:, :, :cols, 1], top[:, :, 1:, 0],  # kernel columns 0, 1, 2
-                          middle[:, :, :cols, 0], middle[:, :, :cols, 1], middle[:, :, 1:, 0],
-                          bottom[:, :, :cols, 0], bottom[:, :, :cols, 1], bottom[:, :, 1:, 0]), -1)
-    patches = patches.reshape(batch * rows * cols, 9 * channels)  # (kernel row, column, channel)
+    offsets = ops.arange(0, 3, dtype=ms.int32) - 1
+    source_rows = (2 * ops.arange(0, rows, dtype=ms.int32)).reshape(rows, 1) + offsets  # [rows, 3]
+    source_cols = (2 * ops.arange(0, cols, dtype=ms.int32)).reshape(cols, 1) + offsets  # [cols, 3]
+    inside = ((source_rows >= 0) & (source_rows < height)).reshape(rows, 1, 3, 1) & \
+        ((source_cols >= 0) & (source_cols < width)).reshape(1, cols, 1, 3)
+    pixel = source_rows.reshape(rows, 1, 3, 1) * width + source_cols.reshape(1, cols, 1, 3)
+    index = ops.where(inside, pixel, height * width).reshape(-1)  # the padding reads an appended zero pixel
+    pixels = ops.concat((x.reshape(batch, height * width, channels), ops.zeros((batch, 1, channels), x.dtype)), 1)
+    patches = ops.gather(pixels, index, 1).reshape(batch * rows * cols, 9 * channels)  # (kernel row, col, channel)
     out_channels = weight.shape[0]
     kernel = weight.transpose(2, 3, 1, 0).reshape(9 * channels, out_channels)
     return (ops.matmul(patches, kernel) + bias).reshape(batch, rows, cols, out_channels)
