@@ -12,6 +12,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from . import quantization
 from .config import CONFIG_NAME, PretrainedConfig
 from .errors import ConfigError, WeightsError
 from .resolve import hub_weights, locate
@@ -97,8 +98,15 @@ class PreTrainedModel(nn.Cell):
         state_dict, fmt = load_state_dict(directory)
         with initial_values_skipped():  # the checkpoint replaces every value (3 s of SmolLM2's 5 s load)
             model = cls(config)
+        stored_dtype = config.extra.pop(quantization.CONFIG_KEY, {}).get("weight_dtype", "float32")
+        if stored_dtype != "float32":  # a quantised checkpoint: int8 parameters for it to load into
+            quantization.quantize(model, stored_dtype, compute=False)
         model._load_weights(state_dict, fmt, str(directory), initialised=False)
         return model
+
+    def quantize(self, weight_dtype: str = "int8") -> "PreTrainedModel":
+        """Weight-only int8 quantisation in place, for decoding (mf.quantization)."""
+        return quantization.quantize(self, weight_dtype)
 
     # ---- weights -----------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:
@@ -168,6 +176,9 @@ class PreTrainedModel(nn.Cell):
         """Write config.json and model.safetensors (format 'mf' or 'huggingface')."""
         if format not in ("mf", "huggingface", "hf"):
             raise ValueError(f"format must be 'mf' or 'huggingface', got {format!r}")
+        if format != "mf" and quantization.weight_dtype(self) != "float32":
+            raise WeightsError("int8-quantised weights are mf's own layout: save them with format='mf', or save "
+                               "the float32 model for transformers")
         directory = Path(save_directory)
         state_dict = self.state_dict()
         if format == "mf":

@@ -10,6 +10,8 @@ def register(cli):
     parser.add_argument("--prompt", required=True, action="append",
                         help="text to continue (repeat the flag for a batch)")
     parser.add_argument("--max-new-tokens", type=int, default=50)
+    parser.add_argument("--weight-dtype", choices=("float32", "int8"), default=None,
+                        help="int8: decode with weight-only int8 weights (quantised after loading; a causal LM)")
     parser.add_argument("--min-new-tokens", type=int, default=0)
     add_sampling_options(parser)
     parser.add_argument("--num-beams", type=int, default=1)
@@ -43,6 +45,8 @@ def run(args) -> int:
     from ..pipelines.text_generation import NoNewTokensWarning
 
     generator = pipeline("text_generation", model=args.model, tokenizer=args.tokenizer)
+    if args.weight_dtype:
+        generator.model.quantize(args.weight_dtype)
     options = dict(max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
                    num_beams=args.num_beams, num_return_sequences=args.num_return_sequences, stop_strings=args.stop,
                    truncation=args.truncation, **sampling_options(args))

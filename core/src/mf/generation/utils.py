@@ -12,6 +12,7 @@ from typing import List, Optional
 import numpy as np
 import mindspore as ms
 
+from .. import quantization
 from .configuration import GENERATION_CONFIG_NAME, GenerationConfig, GenerationError
 from .logits_process import (apply_repetition_penalty, log_softmax, sample, suppress_tokens, top_k_filter,
                              top_p_filter)
@@ -50,12 +51,15 @@ class GenerationMixin:
         return None
 
     def generate(self, input_ids, attention_mask=None, generation_config: Optional[GenerationConfig] = None,
-                 streamer=None, tokenizer=None, **kwargs) -> np.ndarray:
+                 streamer=None, tokenizer=None, weight_dtype: Optional[str] = None, **kwargs) -> np.ndarray:
         """Continue each prompt; returns [batch * num_return_sequences, prompt + new] token ids.
 
         input_ids: a list of ids, a list of lists, a numpy array or Tensor [B, T] (left-padded,
         with attention_mask marking real tokens); kwargs override generation_config fields.
+        weight_dtype="int8" quantises the model's weights in place first (once; mf.quantization).
         """
+        if weight_dtype is not None:
+            quantization.quantize(self, weight_dtype)
         config = (generation_config or self.generation_config).update(**kwargs)
         config.validate()
         ids, mask = _as_batch(input_ids, attention_mask, left_padded=not self.is_encoder_decoder)

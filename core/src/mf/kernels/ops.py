@@ -66,6 +66,10 @@ def build(name, library):
             return data_grad(dout, weight), weight_grad(dout, x)
 
         return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
+    if name == "small_matmul_int8":  # inference only: quantised weights are not trained
+        return _custom(library, "SmallMatMulInt8", lambda x, w, s: [x[0], w[0]], lambda x, w, s: f32)
+    if name == "dequantize_int8":
+        return _custom(library, "DequantizeInt8", lambda w, s: w, lambda w, s: f32)
     if name == "bias_add":
         column_sum = _custom(library, "ColumnSum", lambda d: [d[-1]], lambda d: f32)
 

@@ -118,6 +118,7 @@ class CausalLM(PreTrainedModel, GenerationMixin):
     # the family's DecoderModel subclass, and the attribute that holds it ("transformer", "model")
     backbone_class = DecoderModel
     base_model_prefix = "model"
+    supports_weight_quantization = True  # every weight is read through Linear / Embedding (mf.quantization)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -163,11 +164,8 @@ class CausalLM(PreTrainedModel, GenerationMixin):
     def logits(self, hidden):
         batch, length, width = hidden.shape
         backbone = getattr(self, self.base_model_prefix)
-        if self.tied:
-            weight = getattr(backbone, backbone.embedding_attr).weight
-        else:
-            weight = self.lm_head.weight
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), weight)
+        head = getattr(backbone, backbone.embedding_attr) if self.tied else self.lm_head
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), head.weight, getattr(head, "weight_scale", None))
         return self.lm_output(logits).reshape(batch, length, -1)
 
     def kv_cache_shapes(self, batch_size, max_length):

@@ -16,21 +16,64 @@ SMALL_MATMUL_ROWS = 16
 
 
 class WeightMatMul(nn.Cell):
-    """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows."""
+    """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows.
+
+    With scale [out], weight holds int8 values of weight-only quantisation (mf.quantization): few rows read
+    them in the streaming kernel (a quarter of the bytes), more rows multiply by the dequantised matrix."""
 
     def __init__(self):
         super().__init__()
         self.matmul = ops.MatMul(transpose_b=True)
         self.small = kernels.op("small_matmul")
+        self.small_int8 = kernels.op("small_matmul_int8")
+        self.dequantize = kernels.op("dequantize_int8")
 
-    def construct(self, x, weight):
+    def construct(self, x, weight, scale=None):
+        if scale is not None:
+            if self.small_int8 is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
+                return self.small_int8(x, weight, scale)
+            if self.dequantize is not None:
+                return self.matmul(x, self.dequantize(weight, scale))
+            return self.matmul(x, weight.astype(ms.float32) * scale.reshape(-1, 1))
         if self.small is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
             return self.small(x, weight)
         return self.matmul(x, weight)
 
 
-class Linear(nn.Cell):
-    """y = x W^T + b with W of shape [out_features, in_features]."""
+def quantize_rows(weight: np.ndarray):
+    """Symmetric int8 per row (per output channel): (values int8 [rows, cols], scale float32 [rows]) with
+    weight ~= values * scale[:, None]; scale = max |row| / 127, so the largest entry of each row is exact."""
+    weight = np.asarray(weight, np.float32)
+    peak = np.abs(weight).max(axis=1)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    values = np.clip(np.rint(weight / scale[:, None]), -127, 127).astype(np.int8)
+    return values, scale
+
+
+class QuantizableWeight:
+    """What Linear and Embedding share for weight-only int8: `weight` becomes int8 [rows, cols] and
+    `weight_scale` float32 [rows] is added (both frozen: quantised weights are for inference). Until then
+    the cell has no weight_scale attribute at all (MindSpore refuses a parameter whose name is already an
+    attribute), so construct reads getattr(self, "weight_scale", None)."""
+
+    def quantize_weights(self, compute: bool = True):
+        """Replace the float32 weight by int8 values and per-row scales; compute=False only makes the
+        parameters (zeros) for a quantised checkpoint to load into."""
+        if getattr(self, "weight_scale", None) is not None:
+            return
+        name = self.weight.name
+        if compute:
+            values, scale = quantize_rows(self.weight.asnumpy())
+        else:
+            values = np.zeros(self.weight.shape, np.int8)
+            scale = np.ones(self.weight.shape[0], np.float32)
+        self.weight = Parameter(ms.Tensor(values), name=name, requires_grad=False)
+        self.weight_scale = Parameter(ms.Tensor(scale), name=f"{name}_scale", requires_grad=False)
+
+
+class Linear(QuantizableWeight, nn.Cell):
+    """y = x W^T + b with W of shape [out_features, in_features] (int8 with per-row scales once
+    quantize_weights() ran)."""
 
     def __init__(self, in_features, out_features, bias=True, init_std=0.02):
         super().__init__()
@@ -43,7 +86,7 @@ class Linear(nn.Cell):
 
     def construct(self, x):
         shape = x.shape
-        y = self.matmul(x.reshape(-1, self.in_features), self.weight)
+        y = self.matmul(x.reshape(-1, self.in_features), self.weight, getattr(self, "weight_scale", None))
         if self.bias is not None:
             # the fused op's gradient sums over rows in one pass; MindSpore's ReduceSum is slow on CPU
             y = self.bias_add(y, self.bias) if self.bias_add is not None else y + self.bias
@@ -97,8 +140,9 @@ class SwiGLU(nn.Cell):
         return ops.silu(gate) * up
 
 
-class Embedding(nn.Cell):
-    """A lookup table of shape [num_embeddings, embedding_dim]."""
+class Embedding(QuantizableWeight, nn.Cell):
+    """A lookup table of shape [num_embeddings, embedding_dim] (int8 rows with per-row scales once
+    quantize_weights() ran: a tied output head quantised with its embedding)."""
 
     def __init__(self, num_embeddings, embedding_dim, init_std=0.02):
         super().__init__()
@@ -106,6 +150,9 @@ class Embedding(nn.Cell):
                                 name="weight")
 
     def construct(self, ids):
+        scale = getattr(self, "weight_scale", None)
+        if scale is not None:
+            return ops.gather(self.weight, ids, 0).astype(ms.float32) * ops.gather(scale, ids, 0).expand_dims(-1)
         return ops.gather(self.weight, ids, 0)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import Tensor
 
+from .. import quantization
 from ..errors import MFError
 from ..modeling import PreTrainedModel
 from ..nn.dropout import key_dropouts, set_dropout_key
@@ -251,6 +252,9 @@ class Trainer:
                 examples = self._read_examples(self.train_dataset, config)
                 updates = self.objective.config_updates(examples)
             model = self._get_model(require_weights, weights_from, updates)
+            if quantization.weight_dtype(model) != "float32":
+                raise TrainingError(f"the model's weights are {quantization.weight_dtype(model)} (quantised for "
+                                    f"inference); train the float32 model and quantise it afterwards")
             if checkpoint is not None:
                 from ..weights import load_state_dict
 

@@ -1,0 +1,66 @@
+"""What weight-only int8 costs in quality: held-out perplexity and a chat answer, float32 vs int8, one run.
+
+    ./dev python benchmarks/quantization_quality.py [--model ~/.cache/mf-testdata/smollm2] [--windows 8]
+
+SmolLM2-135M-Instruct from ../shared/data/scripts/fetch-large.sh smollm2. Perplexity over windows of 512
+tokens of Moby-Dick (../shared/data/text, from its second half: text the model was not tuned on here), then
+the same after model.quantize("int8"); and the answer to "What is the capital of France?" both ways.
+"""
+import argparse
+import math
+import time
+from pathlib import Path
+
+from mf import AutoModel, AutoTokenizer, pipeline  # first: mf sets OpenMP's wait policy before mindspore loads
+import numpy as np
+import mindspore as ms
+
+TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "text" / "moby-dick.txt"
+WINDOW = 512
+
+
+def perplexity(model, windows):
+    losses = []
+    for window in windows:
+        ids = ms.Tensor(window.reshape(1, -1).astype(np.int32))
+        loss, _ = model(ids, labels=ids)
+        losses.append(float(loss.asnumpy()))
+    return math.exp(sum(losses) / len(losses))
+
+
+def answer(model, tokenizer):
+    chat = pipeline("text_generation", model=model, tokenizer=tokenizer)
+    result = chat([{"role": "user", "content": "What is the capital of France?"}], max_new_tokens=20)
+    return result[0]["text_generation_text"][0]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=str(Path.home() / ".cache" / "mf-testdata" / "smollm2"))
+    parser.add_argument("--windows", type=int, default=8)
+    args = parser.parse_args()
+    ms.set_device("CPU")
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    text = TEXT.read_text(encoding="utf-8")
+    ids = np.array(tokenizer.encode(text[len(text) // 2:len(text) // 2 + 40 * WINDOW * args.windows]))
+    windows = [ids[i * WINDOW:(i + 1) * WINDOW] for i in range(args.windows)]
+    assert all(len(w) == WINDOW for w in windows), "not enough text for the windows"
+    model = AutoModel.from_pretrained(args.model)
+    start = time.perf_counter()
+    float_ppl = perplexity(model, windows)
+    float_s = time.perf_counter() - start
+    float_answer = answer(model, tokenizer)
+    model.quantize("int8")
+    start = time.perf_counter()
+    int8_ppl = perplexity(model, windows)
+    int8_s = time.perf_counter() - start
+    int8_answer = answer(model, tokenizer)
+    print(f"{args.model}: {args.windows} windows of {WINDOW} tokens of Moby-Dick (second half)")
+    print(f"perplexity float32 {float_ppl:.4f} ({float_s:.1f} s), int8 weights {int8_ppl:.4f} ({int8_s:.1f} s): "
+          f"{100 * (int8_ppl / float_ppl - 1):+.2f}%")
+    print(f"answer float32: {float_answer!r}")
+    print(f"answer int8:    {int8_answer!r}  ({'same' if int8_answer == float_answer else 'DIFFERENT'})")
+
+
+if __name__ == "__main__":
+    main()

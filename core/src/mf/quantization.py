@@ -1,0 +1,68 @@
+"""Weight-only int8 quantisation for decoding.
+
+Decoding a token reads every weight once, so its speed on a CPU is set by the bytes of the weights. Stored
+as int8 with one float32 scale per output row (symmetric, max |row| / 127), the matrices of every Linear
+layer and the output head take a quarter of the bytes; activations stay float32, and mf's streaming kernel
+widens each int8 row to float in registers (mf/kernels: SmallMatMulInt8). Products with many rows (a
+prompt's prefill) multiply by the dequantised matrix on MindSpore's GEMM.
+
+    model.quantize("int8")                     # in place; or generate(..., weight_dtype="int8")
+    model.save_pretrained(path)                # int8 values + scales; config.json records it
+    AutoModel.from_pretrained(path)            # comes back quantised
+
+Only models that declare `supports_weight_quantization` (mf's causal LMs, whose head and layers all read
+their weights through mf.nn.Linear / Embedding) can be quantised; the others would read int8 as floats.
+Quantised weights are for inference: the Trainer refuses them.
+"""
+from .errors import ConfigError
+
+WEIGHT_DTYPES = ("float32", "int8")
+# the key in config.json (transformers names its quantisation settings the same way)
+CONFIG_KEY = "quantization_config"
+
+
+def weight_dtype(model) -> str:
+    """'int8' for a model whose weights quantize() replaced, else 'float32'."""
+    settings = model.config.extra.get(CONFIG_KEY) or {}
+    return settings.get("weight_dtype", "float32")
+
+
+def check_weight_dtype(value) -> str:
+    if value not in WEIGHT_DTYPES:
+        raise ConfigError(f"weight_dtype must be one of {', '.join(WEIGHT_DTYPES)}, got {value!r}")
+    return value
+
+
+def quantize(model, dtype: str = "int8", compute: bool = True):
+    """Quantise the model's Linear layers and output head in place (see the module docstring); compute=False
+    only shapes the parameters for a quantised checkpoint to load into. Returns the model."""
+    from .nn.layers import QuantizableWeight
+
+    check_weight_dtype(dtype)
+    current = weight_dtype(model)
+    if dtype == current:
+        return model
+    if dtype == "float32":
+        raise ConfigError(f"{current} weights cannot be turned back into the float32 ones; load the float32 model")
+    if current != "float32":
+        raise ConfigError(f"the model's weights are already {current}; load the float32 model to quantise "
+                          f"it another way")
+    if not getattr(model, "supports_weight_quantization", False):
+        raise ConfigError(f"{type(model).__name__} does not support weight-only quantisation (only causal "
+                          f"language models do); run it in float32")
+    cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, QuantizableWeight)]
+    head = model.head_cell()
+    for cell in cells:
+        if cell is head or not _is_embedding(cell):  # an embedding only as the (tied) output head
+            cell.quantize_weights(compute)
+    settings = {"weight_dtype": dtype, "scheme": "symmetric per output row"}
+    model.config.extra[CONFIG_KEY] = settings  # written to config.json
+    setattr(model.config, CONFIG_KEY, settings)  # read like any other config field
+    model.__dict__.pop("_mf_decoders", None)  # graphs compiled for the float32 weights
+    return model
+
+
+def _is_embedding(cell) -> bool:
+    from .nn.layers import Embedding
+
+    return isinstance(cell, Embedding)
