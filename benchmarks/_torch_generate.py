@@ -1,4 +1,7 @@
-"""PyTorch side of generate.py: prefill latency and decode speed of a transformers causal LM (run in the reference venv)."""
+"""PyTorch side of generate.py: prefill latency and decode speed of a transformers causal LM (run in the reference venv).
+
+With a 6th argument "dynamic_int8", the model is first quantised by PyTorch's own dynamic int8
+(torch.ao.quantization.quantize_dynamic on every nn.Linear: int8 weights, activations quantised per call)."""
 import json
 import sys
 import time
@@ -8,6 +11,8 @@ from transformers import AutoModelForCausalLM
 
 torch.set_num_threads(int(sys.argv[2]))
 model = AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval()
+if len(sys.argv) > 6 and sys.argv[6] == "dynamic_int8":
+    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 prompt_length, new_tokens, repeats = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 results = {}
 with torch.no_grad():

@@ -1,11 +1,14 @@
 """Generation speed: mf vs transformers + PyTorch on the same weights, in one run.
 
-    ./dev python benchmarks/generate.py [--model gpt2 | --model DIR] [--threads 2] [--repeats 3]
+    ./dev python benchmarks/generate.py [--model gpt2 | --model DIR] [--threads 2] [--repeats 3] [--weight-dtype int8]
 
 Prints prefill latency of a 128-token prompt and decode tokens/s for 128 new
 tokens at batch 1 and 8 (greedy, KV cache), and the mf / PyTorch ratios. `gpt2`
 is GPT-2 small with random weights (speed does not depend on their values); a
 directory is a Hugging Face checkpoint, e.g. SmolLM2-135M from fetch-large.sh.
+With --weight-dtype int8, mf decodes with weight-only int8 (model.quantize) and is compared with PyTorch in
+float32 and with PyTorch's own dynamic int8 quantisation of the same model (nn.Linear layers only: for
+GPT-2, whose blocks are transformers' Conv1D, that is the head alone).
 """
 import argparse
 import json
@@ -51,6 +54,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--prompt-length", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--weight-dtype", choices=("float32", "int8"), default="float32")
     args = parser.parse_args()
     ms.set_device("CPU")
     ms.set_seed(0)
@@ -61,20 +65,27 @@ def main():
             weights, name = scratch, "GPT-2 small (random weights)"
         else:
             model, weights, name = AutoModel.from_pretrained(args.model), args.model, args.model
-        torch_results = json.loads(run_reference("_torch_generate.py", weights, args.threads, args.prompt_length,
-                                                 args.new_tokens, args.repeats))
+        reference = [args.threads, args.prompt_length, args.new_tokens, args.repeats]
+        torch_results = {"float32": json.loads(run_reference("_torch_generate.py", weights, *reference))}
+        if args.weight_dtype == "int8":
+            torch_results["dynamic int8"] = json.loads(run_reference("_torch_generate.py", weights, *reference,
+                                                                     "dynamic_int8"))
+    if args.weight_dtype == "int8":
+        model.quantize("int8")
     mf_results = measure_mf(model, args.prompt_length, args.new_tokens, args.repeats)
     print(f"{name}, {args.prompt_length}-token prompt, {args.new_tokens} new tokens, greedy, "
-          f"{args.threads} threads (medians of {args.repeats})")
-    print(f"{'':26}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}")
+          f"{args.threads} threads (medians of {args.repeats}); mf weights {args.weight_dtype}")
+    for kind, reference in torch_results.items():
+        print(f"{'':26}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}   (PyTorch {kind})")
+        for batch in (1, 8):
+            mf, pt = mf_results[batch], reference[str(batch)]
+            mf_decode = batch * args.new_tokens / (mf["total_s"] - mf["prefill_s"])
+            pt_decode = batch * args.new_tokens / (pt["total_s"] - pt["prefill_s"])
+            print(f"batch {batch} prefill (ms)      {mf['prefill_s'] * 1e3:12.1f}{pt['prefill_s'] * 1e3:12.1f}"
+                  f"{pt['prefill_s'] / mf['prefill_s']:11.2f}x")
+            print(f"batch {batch} decode (tokens/s) {mf_decode:12.1f}{pt_decode:12.1f}{mf_decode / pt_decode:11.2f}x")
     for batch in (1, 8):
-        mf, pt = mf_results[batch], torch_results[str(batch)]
-        mf_decode = batch * args.new_tokens / (mf["total_s"] - mf["prefill_s"])
-        pt_decode = batch * args.new_tokens / (pt["total_s"] - pt["prefill_s"])
-        print(f"batch {batch} prefill (ms)      {mf['prefill_s'] * 1e3:12.1f}{pt['prefill_s'] * 1e3:12.1f}"
-              f"{pt['prefill_s'] / mf['prefill_s']:11.2f}x")
-        print(f"batch {batch} decode (tokens/s) {mf_decode:12.1f}{pt_decode:12.1f}{mf_decode / pt_decode:11.2f}x")
-        print(f"batch {batch} first generate() incl. compiling (s): {mf['first_call_s']:.1f}")
+        print(f"batch {batch} first mf generate() incl. compiling (s): {mf_results[batch]['first_call_s']:.1f}")
     print("ratios are speed ratios: above 1.0x mf is faster")
 
 

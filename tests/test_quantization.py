@@ -122,3 +122,23 @@ def test_what_cannot_be_quantised_or_trained_is_a_clear_error(tmp_path):
     args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=1, batch_size=2, seq_length=8)
     with pytest.raises(MFError, match="quantise it afterwards"):
         Trainer(task="text_generation", model=model, args=args, train_dataset=str(data)).train()
+
+
+def test_mf_generate_decodes_with_int8_weights_as_the_saved_int8_model_does(tmp_path):
+    import subprocess
+    import sys
+
+    ms.set_seed(2)
+    model = AutoModel.from_config(AutoConfig.from_pretrained("gpt2_tiny"))
+    model.save_pretrained(tmp_path / "float")
+    model.quantize("int8")
+    model.save_pretrained(tmp_path / "int8")
+    outputs = []
+    for folder, extra in (("float", ["--weight-dtype", "int8"]), ("int8", [])):
+        command = [sys.executable, "-m", "mf.cli", "generate", "--model", str(tmp_path / folder), "--tokenizer",
+                   "gpt2_tiny", "--prompt", "The ship sailed", "--max-new-tokens", "12", *extra]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]  # quantised on the command line = saved quantised
+    assert outputs[0].startswith("The ship sailed") and len(outputs[0]) > len("The ship sailed\n")
