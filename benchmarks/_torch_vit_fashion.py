@@ -38,7 +38,14 @@ if config.get("stem_channels"):  # mf's convolutional stem: 3x3 stride-2 convolu
     projection = torch.nn.Conv2d(widths[-1], config["hidden_size"], patch, stride=patch)
     torch.nn.init.normal_(projection.weight, std=config.get("initializer_range", 0.02))
     torch.nn.init.zeros_(projection.bias)
-    model.vit.embeddings.patch_embeddings.projection = torch.nn.Sequential(*layers, projection)
+
+
+    class StemProjection(torch.nn.Sequential):
+        @property
+        def weight(self):  # transformers' patch embedding reads projection.weight for its dtype
+            return self[-1].weight
+
+    model.vit.embeddings.patch_embeddings.projection = StemProjection(*layers, projection)
 train_x, train_y = idx(f"{data}/train-images-idx3-ubyte.gz"), idx(f"{data}/train-labels-idx1-ubyte.gz")
 test_x, test_y = idx(f"{data}/t10k-images-idx3-ubyte.gz"), idx(f"{data}/t10k-labels-idx1-ubyte.gz")
 batch, epochs = int(batch), float(epochs)
