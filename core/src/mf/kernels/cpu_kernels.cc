@@ -14,6 +14,9 @@
 #include <limits>
 #include <vector>
 #include <omp.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace {
 
@@ -542,10 +545,19 @@ int SmallMatMul(int, void **params, int *ndims, int64_t **shapes, const char **,
 }
 
 // ---- x W^T with int8 weights (weight-only quantised decoding) -------------------------------
-// in: x [M, K] float32, w [N, K] int8, scale [N] float32; out: y [M, N] = x . (w_n * scale_n).
-// The same one pass over the weights as SmallMatMul, at a quarter of the bytes: each block of four
-// int8 rows is widened to float (times its scale) once, into a buffer that stays in L1/L2, and then
-// serves all M rows of x with fp32 FMAs, so a batch costs no more conversions than one row.
+// in: x [M, K] float32, w [N, K] int8, scale [N] float32; out: y [M, N] = (x . w_n) * scale_n.
+// The same one pass over the weights as SmallMatMul, at a quarter of the bytes: int8 values are widened
+// to float in registers and multiplied with fp32 FMAs. Measured on 2 cores (AMD EPYC, AVX-512): with
+// only the hardware prefetcher, the short int8 rows stream at half the memory bandwidth, so each block
+// prefetches the one kPrefetchBlocks ahead (117M weights: 8.5 -> 5.5 ms; fp32 takes 15 ms).
+constexpr int64_t kPrefetchBlocks = 4;
+
+#if defined(__AVX512F__)
+static inline __m512 widen16(const int8_t *p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))));
+}
+#endif
+
 int SmallMatMulInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *x = static_cast<const float *>(params[0]);
   const int8_t *w = static_cast<const int8_t *>(params[1]);
@@ -553,59 +565,62 @@ int SmallMatMulInt8(int, void **params, int *ndims, int64_t **shapes, const char
   float *y = static_cast<float *>(params[3]);
   const int64_t m = shapes[0][0], k = shapes[0][1], n = shapes[1][0];
   const int64_t blocks = (n + 3) / 4;
-#pragma omp parallel
-  {
-    std::vector<float> rows(4 * k);
-    float *w0 = rows.data(), *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t j = b * 4, count = std::min<int64_t>(4, n - j);
-      for (int64_t r = 0; r < 4; ++r) {
-        float *dst = rows.data() + r * k;
-        if (r < count) {
-          const int8_t *src = w + (j + r) * k;
-          const float s = scale[j + r];
-#pragma omp simd
-          for (int64_t t = 0; t < k; ++t) dst[t] = static_cast<float>(src[t]) * s;
-        } else {
-          std::fill(dst, dst + k, 0.f);  // past the last row: products that are not written
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t j = b * 4;
+    if (j + (kPrefetchBlocks + 1) * 4 <= n) {
+      const char *ahead = reinterpret_cast<const char *>(w + (j + kPrefetchBlocks * 4) * k);
+      for (int64_t p = 0; p < 4 * k; p += 64) __builtin_prefetch(ahead + p);
+    }
+    if (j + 4 > n) {  // the last rows
+      for (int64_t jj = j; jj < n; ++jj) {
+        const int8_t *wr = w + jj * k;
+        for (int64_t i = 0; i < m; ++i) {
+          const float *xr = x + i * k;
+          float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t t = 0; t < k; ++t) acc += xr[t] * static_cast<float>(wr[t]);
+          y[i * n + jj] = acc * scale[jj];
         }
       }
-      int64_t i = 0;
-      // two rows of x at a time: 8 accumulators for 6 loads per step (batched decoding is compute-bound)
+      continue;
+    }
+    const int8_t *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    if (k % 16 == 0) {
+      // two rows of x at a time: the widened weights serve both (batched decoding)
       for (; i + 2 <= m; i += 2) {
         const float *xa = x + i * k, *xb = xa + k;
-        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f, b0 = 0.f, b1 = 0.f, b2 = 0.f, b3 = 0.f;
-#pragma omp simd reduction(+ : a0, a1, a2, a3, b0, b1, b2, b3)
-        for (int64_t t = 0; t < k; ++t) {
-          a0 += xa[t] * w0[t];
-          a1 += xa[t] * w1[t];
-          a2 += xa[t] * w2[t];
-          a3 += xa[t] * w3[t];
-          b0 += xb[t] * w0[t];
-          b1 += xb[t] * w1[t];
-          b2 += xb[t] * w2[t];
-          b3 += xb[t] * w3[t];
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int64_t t = 0; t < k; t += 16) {
+          const __m512 va = _mm512_loadu_ps(xa + t), vb = _mm512_loadu_ps(xb + t);
+          const __m512 v0 = widen16(w0 + t), v1 = widen16(w1 + t), v2 = widen16(w2 + t), v3 = widen16(w3 + t);
+          a0 = _mm512_fmadd_ps(va, v0, a0); b0 = _mm512_fmadd_ps(vb, v0, b0);
+          a1 = _mm512_fmadd_ps(va, v1, a1); b1 = _mm512_fmadd_ps(vb, v1, b1);
+          a2 = _mm512_fmadd_ps(va, v2, a2); b2 = _mm512_fmadd_ps(vb, v2, b2);
+          a3 = _mm512_fmadd_ps(va, v3, a3); b3 = _mm512_fmadd_ps(vb, v3, b3);
         }
-        const float acc_a[4] = {a0, a1, a2, a3}, acc_b[4] = {b0, b1, b2, b3};
-        for (int64_t r = 0; r < count; ++r) {
-          y[i * n + j + r] = acc_a[r];
-          y[(i + 1) * n + j + r] = acc_b[r];
-        }
+        float *ya = y + i * n + j, *yb = ya + n;
+        ya[0] = _mm512_reduce_add_ps(a0) * scale[j]; ya[1] = _mm512_reduce_add_ps(a1) * scale[j + 1];
+        ya[2] = _mm512_reduce_add_ps(a2) * scale[j + 2]; ya[3] = _mm512_reduce_add_ps(a3) * scale[j + 3];
+        yb[0] = _mm512_reduce_add_ps(b0) * scale[j]; yb[1] = _mm512_reduce_add_ps(b1) * scale[j + 1];
+        yb[2] = _mm512_reduce_add_ps(b2) * scale[j + 2]; yb[3] = _mm512_reduce_add_ps(b3) * scale[j + 3];
       }
-      for (; i < m; ++i) {
-        const float *xr = x + i * k;
-        float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
+    }
+#endif
+    for (; i < m; ++i) {
+      const float *xr = x + i * k;
+      float a0 = 0.f, a1 = 0.f, a2 = 0.f, a3 = 0.f;
 #pragma omp simd reduction(+ : a0, a1, a2, a3)
-        for (int64_t t = 0; t < k; ++t) {
-          a0 += xr[t] * w0[t];
-          a1 += xr[t] * w1[t];
-          a2 += xr[t] * w2[t];
-          a3 += xr[t] * w3[t];
-        }
-        const float acc[4] = {a0, a1, a2, a3};
-        for (int64_t r = 0; r < count; ++r) y[i * n + j + r] = acc[r];
+      for (int64_t t = 0; t < k; ++t) {
+        a0 += xr[t] * static_cast<float>(w0[t]);
+        a1 += xr[t] * static_cast<float>(w1[t]);
+        a2 += xr[t] * static_cast<float>(w2[t]);
+        a3 += xr[t] * static_cast<float>(w3[t]);
       }
+      float *yr = y + i * n + j;
+      yr[0] = a0 * scale[j]; yr[1] = a1 * scale[j + 1]; yr[2] = a2 * scale[j + 2]; yr[3] = a3 * scale[j + 3];
     }
   }
   return 0;
