@@ -110,3 +110,27 @@ def test_zero_turns_it_off(monkeypatch):
 
     monkeypatch.setenv("MF_COMPILE_CACHE", "0")
     assert compile_cache.enable_from_environment(default=True) is False
+
+
+def test_mf_cache_shows_and_clears_the_store_by_age(tmp_path, monkeypatch, capsys):
+    from mf.cli import main
+
+    monkeypatch.setenv("MF_HOME", str(tmp_path))
+    store = tmp_path / "graphs"
+    assert main(["cache"]) == 0
+    assert "empty" in capsys.readouterr().out
+    store.mkdir()
+    week = 7 * 86400
+    for name, age in (("old", 2 * week), ("new", 0)):
+        (store / f"{name}.mindir").write_bytes(b"x" * 1000)
+        (store / f"{name}.sha256").write_text("digest")
+        stamp = os.path.getmtime(store / f"{name}.mindir") - age
+        os.utime(store / f"{name}.mindir", (stamp, stamp))
+    assert main(["cache"]) == 0
+    assert "2 graphs" in capsys.readouterr().out
+    assert main(["cache", "clear", "--older-than", "7"]) == 0
+    assert "removed 1 compiled graph " in capsys.readouterr().out
+    assert sorted(p.name for p in store.iterdir()) == ["new.mindir", "new.sha256"]
+    assert main(["cache", "clear"]) == 0
+    assert not list(store.iterdir())
+    assert main(["cache", "--older-than", "3"]) == 2  # --older-than only goes with clear

@@ -35,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import types
 import warnings
 import weakref
@@ -58,9 +59,12 @@ _state = {"staging": None, "next_index": 0, "directory": None, "hits": 0, "misse
 _code_identity = {}
 
 
+_OFF = ("0", "off", "false", "no")  # $MF_COMPILE_CACHE values that turn it off
+
+
 def _store_setting() -> Optional[str]:
     value = os.environ.get(STORE_ENV, "").strip()
-    return None if value.lower() in ("", "0", "off", "false", "no") else value
+    return None if value.lower() in ("",) + _OFF else value
 
 
 def store_directory() -> Path:
@@ -81,7 +85,7 @@ def store_directory() -> Path:
 def enable(directory=None) -> bool:
     """Reuse compiled graphs across processes from now on (call before the first graph is compiled: MindSpore
     fixes its cache directory then). Returns False, with a warning, where it cannot be turned on."""
-    if os.environ.get(STORE_ENV, "").strip().lower() in ("0", "off", "false", "no"):
+    if os.environ.get(STORE_ENV, "").strip().lower() in _OFF:
         return False
     with _lock:
         if directory is not None:
@@ -126,6 +130,35 @@ def enable_from_environment(default: bool = False) -> bool:
     if _store_setting() or (default and STORE_ENV not in os.environ):
         return enable()
     return False
+
+
+def stored_graphs():
+    """(path, bytes, modification time) of each graph in the store, oldest first."""
+    graphs = []
+    for graph in store_directory().glob("*.mindir"):
+        try:
+            info = graph.stat()
+        except OSError:  # removed meanwhile
+            continue
+        graphs.append((graph, info.st_size, info.st_mtime))
+    return sorted(graphs, key=lambda entry: entry[2])
+
+
+def clear_store(older_than_days: Optional[float] = None):
+    """Remove stored graphs (those not written for older_than_days, or all); returns (graphs, bytes) removed.
+    Safe while other processes run: one that was about to load a removed graph compiles it again."""
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    removed, freed = 0, 0
+    for graph, size, written in stored_graphs():
+        if cutoff is not None and written >= cutoff:
+            continue
+        for path in (graph, graph.with_suffix(".sha256")):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+        removed, freed = removed + 1, freed + size
+    return removed, freed
 
 
 def statistics() -> dict:
@@ -197,11 +230,10 @@ def _compile(compile_method, executor, source, args, kwargs, phase, rest, key):
     staging = _state["staging"]
     index = _state["next_index"]
     stored = _stored_graph(key) if key else None
-    placed = None
     if stored is not None:
         placed = _rank_directory(staging) / "graph_cache" / f"compile_cache_{index}.mindir"
         placed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(stored, placed)
+        placed.write_bytes(stored)
     before = set(_graph_files(staging).items())
     try:
         result = compile_method(executor, source, args, kwargs, phase, *rest)
@@ -243,13 +275,16 @@ def _clear(staging: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _stored_graph(key: str) -> Optional[Path]:
+def _stored_graph(key: str) -> Optional[bytes]:
+    """The stored graph's bytes, checked against its digest (read once: `mf cache clear` may remove the file
+    at any moment)."""
     directory = store_directory()
     graph, digest = directory / f"{key}.mindir", directory / f"{key}.sha256"
     try:
         expected = digest.read_text().strip()
-        if hashlib.sha256(graph.read_bytes()).hexdigest() == expected:
-            return graph
+        data = graph.read_bytes()
+        if hashlib.sha256(data).hexdigest() == expected:
+            return data
     except OSError:
         return None
     # damaged (a cut copy, a flipped byte): compile afresh, which stores it again
