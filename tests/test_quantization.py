@@ -114,6 +114,12 @@ def test_what_cannot_be_quantised_or_trained_is_a_clear_error(tmp_path):
     bert = AutoModel.from_config(AutoConfig.from_pretrained("bert_tiny"))
     with pytest.raises(ConfigError, match="does not support weight-only quantisation"):
         bert.quantize("int8")
+    from mf.pet import apply_lora, merge_and_unload
+
+    adapted = apply_lora(AutoModel.from_config(AutoConfig.from_pretrained("gpt2_tiny")), r=2)
+    with pytest.raises(ConfigError, match="merge them into the weights first"):
+        adapted.quantize("int8")
+    merge_and_unload(adapted).quantize("int8")  # merged, it quantises
     model.quantize("int8")
     with pytest.raises(ConfigError, match="cannot be turned back"):
         model.quantize("float32")

@@ -50,6 +50,11 @@ def quantize(model, dtype: str = "int8", compute: bool = True):
     if not getattr(model, "supports_weight_quantization", False):
         raise ConfigError(f"{type(model).__name__} does not support weight-only quantisation (only causal "
                           f"language models do); run it in float32")
+    from .pet.lora import LoraLinear
+
+    if any(isinstance(cell, LoraLinear) for _, cell in model.cells_and_names()):
+        raise ConfigError("the model has LoRA adapters: merge them into the weights first "
+                          "(mf.pet.merge_and_unload(model)), then quantise")
     cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, QuantizableWeight)]
     head = model.head_cell()
     for cell in cells:
