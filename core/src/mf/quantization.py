@@ -36,7 +36,7 @@ def check_weight_dtype(value) -> str:
 def quantize(model, dtype: str = "int8", compute: bool = True):
     """Quantise the model's Linear layers and output head in place (see the module docstring); compute=False
     only shapes the parameters for a quantised checkpoint to load into. Returns the model."""
-    from .nn.layers import QuantizableWeight
+    from .nn.layers import Linear
 
     check_weight_dtype(dtype)
     current = weight_dtype(model)
@@ -55,19 +55,14 @@ def quantize(model, dtype: str = "int8", compute: bool = True):
     if any(isinstance(cell, LoraLinear) for _, cell in model.cells_and_names()):
         raise ConfigError("the model has LoRA adapters: merge them into the weights first "
                           "(mf.pet.merge_and_unload(model)), then quantise")
-    cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, QuantizableWeight)]
-    head = model.head_cell()
-    for cell in cells:
-        if cell is head or not _is_embedding(cell):  # an embedding only as the (tied) output head
-            cell.quantize_weights(compute)
+    layers = [cell for _, cell in model.cells_and_names() if isinstance(cell, Linear)]
+    # the head too: a tied head is the token embedding (an untied lm_head is a Linear already quantised:
+    # quantize_weights does nothing the second time)
+    for cell in layers + [model.head_cell()]:
+        cell.quantize_weights(compute)
     settings = {"weight_dtype": dtype, "scheme": "symmetric per output row"}
     model.config.extra[CONFIG_KEY] = settings  # written to config.json
     setattr(model.config, CONFIG_KEY, settings)  # read like any other config field
     model.__dict__.pop("_mf_decoders", None)  # graphs compiled for the float32 weights
     return model
 
-
-def _is_embedding(cell) -> bool:
-    from .nn.layers import Embedding
-
-    return isinstance(cell, Embedding)

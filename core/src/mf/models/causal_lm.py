@@ -165,7 +165,8 @@ class CausalLM(PreTrainedModel, GenerationMixin):
         batch, length, width = hidden.shape
         backbone = getattr(self, self.base_model_prefix)
         head = getattr(backbone, backbone.embedding_attr) if self.tied else self.lm_head
-        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), head.weight, getattr(head, "weight_scale", None))
+        scale = getattr(head, "weight_scale", None)  # int8 weights' scales once quantised (mf.quantization)
+        logits = self.logits_matmul(self.lm_input(hidden).reshape(-1, width), head.weight, scale)
         return self.lm_output(logits).reshape(batch, length, -1)
 
     def kv_cache_shapes(self, batch_size, max_length):
