@@ -11,7 +11,7 @@ from mindspore import Tensor
 from mf import AutoConfig, AutoModel, Trainer, TrainingArguments
 from mf import kernels
 from mf.errors import ConfigError, MFError, WeightsError
-from mf.nn.layers import WeightMatMul, quantize_rows
+from mf.nn.layers import Linear, WeightMatMul, quantize_rows
 from mf.testing import isolate_caches
 
 CAUSAL_LMS = ["gpt2_tiny", "llama_tiny", "bloom_tiny", "pangualpha_tiny", "glm_tiny"]
@@ -45,6 +45,26 @@ def test_int8_products_equal_numpy_on_the_stored_values(rows):
     x = rng.standard_normal((rows, 45)).astype(np.float32)
     expected = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
     out = WeightMatMul()(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (4, 4), (3, 7)])
+def test_a_quantised_linear_adds_its_bias_on_any_leading_shape(shape, bias):
+    """Decoding-sized inputs (<= 16 rows) take the fused product+scale+bias kernel on x's own shape; 21 rows
+    the dequantised matrix; both equal numpy on the stored values."""
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    layer = Linear(45, 67, bias=bias)
+    if bias:
+        layer.bias.set_data(Tensor(rng.standard_normal(67).astype(np.float32)))
+    layer.quantize_weights()
+    values, scale = layer.weight.asnumpy(), layer.weight_scale.asnumpy()
+    x = rng.standard_normal((*shape, 45)).astype(np.float32)
+    expected = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+    if bias:
+        expected = expected + layer.bias.asnumpy()
+    out = layer(Tensor(x)).asnumpy()
+    assert out.shape == (*shape, 67)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
 
 

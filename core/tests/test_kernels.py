@@ -111,6 +111,66 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("batch, heads, groups, per_head_bias", [
+    (1, 4, 4, False),  # one sequence, as many key/value heads as query heads
+    (3, 6, 2, False),  # grouped-query attention, a left-padded row
+    (2, 4, 1, True),   # one key/value head (multi-query), ALiBi-like bias per head
+])
+def test_decode_attention_writes_the_cache_and_attends_like_numpy(batch, heads, groups, per_head_bias):
+    """The fused decoding step (DotProductAttention.cached with one token) in a compiled graph: the new key
+    and value land in their cache rows (nothing else changes) and the output is softmax attention over the
+    visible slots, computed here in float64."""
+    from mindspore import nn, Parameter
+    from mf.nn import DotProductAttention, Dropout, cache_mask_bias, kv_cache_shape
+
+    slots, dim, index, scale = 9, 16, 5, 0.25
+    rng = np.random.default_rng(batch * 10 + heads)
+    key_cache, value_cache = (rng.standard_normal(kv_cache_shape(batch, groups, slots, dim)).astype(np.float32)
+                              for _ in range(2))
+    query = rng.standard_normal((batch, heads, 1, dim)).astype(np.float32)
+    key, value = (rng.standard_normal((batch, groups, 1, dim)).astype(np.float32) for _ in range(2))
+    slot_mask = np.ones((batch, slots), np.float32)
+    slot_mask[-1, :2] = 0  # the last row is left-padded
+    bias = cache_mask_bias(Tensor(slot_mask), Tensor(index, ms.int32), 1).asnumpy()  # [B, 1, 1, L]
+    if per_head_bias:
+        bias = bias - np.abs(rng.standard_normal((1, heads, 1, slots))).astype(np.float32)
+
+    class Step(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.key_cache = Parameter(Tensor(key_cache), name="key_cache", requires_grad=False)
+            self.value_cache = Parameter(Tensor(value_cache), name="value_cache", requires_grad=False)
+            self.attend = DotProductAttention(scale, Dropout(0.0))
+
+        def construct(self, q, k, v, cache_index, attention_bias):
+            return self.attend.cached(q, k, v, self.key_cache, self.value_cache, cache_index, attention_bias)
+
+    step = Step()
+    step.set_train(False)
+    assert step.attend.decode is not None
+    mode = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        out = step(Tensor(query), Tensor(key), Tensor(value), Tensor(index, ms.int32), Tensor(bias)).asnumpy()
+    finally:
+        ms.set_context(mode=mode)
+
+    expected_keys, expected_values = key_cache.copy(), value_cache.copy()
+    rows = np.arange(batch * groups) * slots + index
+    expected_keys[rows], expected_values[rows] = key.reshape(-1, dim), value.reshape(-1, dim)
+    np.testing.assert_array_equal(step.key_cache.asnumpy(), expected_keys)
+    np.testing.assert_array_equal(step.value_cache.asnumpy(), expected_values)
+    keys = expected_keys.astype(np.float64).reshape(batch, groups, slots, dim)
+    values = expected_values.astype(np.float64).reshape(batch, groups, slots, dim)
+    for b in range(batch):
+        for h in range(heads):
+            g = h // (heads // groups)
+            scores = keys[b, g] @ query[b, h, 0] * scale + bias[b, h if per_head_bias else 0, 0]
+            weights = np.exp(scores - scores.max())
+            expected = weights @ values[b, g] / weights.sum()
+            np.testing.assert_allclose(out[b, h, 0], expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("x_shape, angle_shape", [((2, 5, 3, 8), (2, 5, 1, 4)), ((2, 3, 5, 8), (2, 1, 5, 4)),
                                                    ((1, 4, 2, 6), (1, 4, 1, 3))])
 def test_rotary_matches_unfused_and_rotates_gradients_back(x_shape, angle_shape):

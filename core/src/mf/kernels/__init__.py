@@ -160,7 +160,7 @@ def _build(compiler, target: Path) -> bool:
 
 
 def op(name: str):
-    """The Custom op `name` (see _SPECS), or None when kernels are disabled or unavailable."""
+    """The Custom op `name` (defined in kernels.ops.build), or None when kernels are disabled or unavailable."""
     if not enabled():
         return None
     lib = library()

@@ -67,7 +67,9 @@ def build(name, library):
 
         return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
     if name == "small_matmul_int8":  # inference only: quantised weights are not trained
-        return _custom(library, "SmallMatMulInt8", lambda x, w, s: [x[0], w[0]], lambda x, w, s: f32)
+        return _custom(library, "SmallMatMulInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
+    if name == "small_matmul_int8_bias":
+        return _custom(library, "SmallMatMulInt8Bias", lambda x, w, s, b: x[:-1] + [w[0]], lambda x, w, s, b: f32)
     if name == "dequantize_int8":
         return _custom(library, "DequantizeInt8", lambda w, s: w, lambda w, s: f32)
     if name == "bias_add":
@@ -93,6 +95,9 @@ def build(name, library):
             return dq, dk, dv, ops.zeros_like(bias), ops.zeros_like(scale)
 
         return _custom(library, "AttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32, bprop)
+    if name == "decode_attention":  # inference only; writes the caches (inputs 3, 4) in place
+        return _custom(library, "DecodeAttention", lambda q, k, v, kc, vc, i, b, s: q,
+                       lambda q, k, v, kc, vc, i, b, s: f32)
     if name == "dropout":
         apply_mask = _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32)
 

@@ -169,6 +169,7 @@ class DotProductAttention(nn.Cell):
         self.scale_tensor = ms.Tensor(np.array([scale], np.float32))
         self.dropout = dropout
         self.fused = kernels.op("attention")
+        self.decode = kernels.op("decode_attention")
 
     def construct(self, query, key, value, bias):
         batch, length, heads, head_dim = query.shape
@@ -184,6 +185,16 @@ class DotProductAttention(nn.Cell):
     def heads_major(self, query, key, value, bias):
         """The unfused attention on [B, heads, T, d] tensors (the key/value cache's layout)."""
         return grouped_query_attention(query, key, value, bias, self.scale, self.dropout)
+
+    def cached(self, query, key, value, key_cache, value_cache, cache_index, bias):
+        """Store key, value [B, kv_heads, T, d] in the caches (kv_cache_shape) at slots cache_index.. and
+        attend query [B, heads, T, d] over the whole cache with bias [B or 1, 1 or heads, T, L]; returns
+        [B, heads, T, d]. One decoded token (T == 1, not training) takes mf's fused kernel: the cache writes
+        and the attention in one launch instead of ~20, which is most of a decoded token's fixed cost."""
+        if self.decode is not None and query.shape[2] == 1 and not self.training:
+            return self.decode(query, key, value, key_cache, value_cache, cache_index, bias, self.scale_tensor)
+        return self.heads_major(query, write_cache(key_cache, key, cache_index),
+                                write_cache(value_cache, value, cache_index), bias)
 
 
 class Rotary(nn.Cell):

@@ -1,6 +1,5 @@
 """Layers with Hugging Face parameter names (weight, bias) built from ops that
 MindSpore's CPU backend has, in both PyNative and graph mode."""
-import math
 
 import numpy as np
 import mindspore as ms
@@ -83,10 +82,21 @@ class Linear(QuantizableWeight, nn.Cell):
         self.bias = Parameter(initializer(Zero(), (out_features,), ms.float32), name="bias") if bias else None
         self.matmul = WeightMatMul()
         self.bias_add = kernels.op("bias_add") if bias else None
+        self.small_int8 = kernels.op("small_matmul_int8_bias" if bias else "small_matmul_int8")
 
     def construct(self, x):
         shape = x.shape
-        y = self.matmul(x.reshape(-1, self.in_features), self.weight, getattr(self, "weight_scale", None))
+        scale = getattr(self, "weight_scale", None)
+        rows = 1
+        for size in shape[:-1]:
+            rows *= size
+        if scale is not None and self.small_int8 is not None and rows <= SMALL_MATMUL_ROWS:
+            # decoding with int8 weights: one kernel for product, scale and bias, on x's own shape (each
+            # kernel launch costs ~30 us on CPU, a sizeable part of a decoded token's time)
+            if self.bias is not None:
+                return self.small_int8(x, self.weight, scale, self.bias)
+            return self.small_int8(x, self.weight, scale)
+        y = self.matmul(x.reshape(-1, self.in_features), self.weight, scale)
         if self.bias is not None:
             # the fused op's gradient sums over rows in one pass; MindSpore's ReduceSum is slow on CPU
             y = self.bias_add(y, self.bias) if self.bias_add is not None else y + self.bias

@@ -19,8 +19,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel
-from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, Rotary, activation, merge_heads, \
-    write_cache
+from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, Rotary, activation, merge_heads
 
 from .configuration import GLMConfig
 
@@ -55,9 +54,9 @@ class GLMAttention(nn.Cell):
             out = self.attend(self.rotary(query, cos_t, sin_t), self.rotary(key, cos_t, sin_t), value, bias)
             return self.dense(out)
         query = self.rotary(query.transpose(0, 2, 1, 3), cos, sin)
-        key = write_cache(key_cache, self.rotary(key.transpose(0, 2, 1, 3), cos, sin), cache_index)
-        value = write_cache(value_cache, value.transpose(0, 2, 1, 3), cache_index)
-        return self.dense(merge_heads(self.attend.heads_major(query, key, value, bias)))
+        key = self.rotary(key.transpose(0, 2, 1, 3), cos, sin)
+        out = self.attend.cached(query, key, value.transpose(0, 2, 1, 3), key_cache, value_cache, cache_index, bias)
+        return self.dense(merge_heads(out))
 
 
 class GLMMLP(nn.Cell):

@@ -4,8 +4,7 @@ import math
 from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel, PreNormBlock
-from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, split_heads, \
-    write_cache
+from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, split_heads
 
 from .configuration import GPT2Config
 
@@ -36,9 +35,8 @@ class GPT2Attention(nn.Cell):
                               value.reshape(batch, length, heads, head_dim), bias)
             return self.resid_dropout(self.c_proj(out))
         query = split_heads(query, self.num_heads)
-        key = write_cache(key_cache, split_heads(key, self.num_heads), cache_index)
-        value = write_cache(value_cache, split_heads(value, self.num_heads), cache_index)
-        out = self.attend.heads_major(query, key, value, bias)
+        out = self.attend.cached(query, split_heads(key, self.num_heads), split_heads(value, self.num_heads),
+                                 key_cache, value_cache, cache_index, bias)
         return self.resid_dropout(self.c_proj(merge_heads(out)))
 
 

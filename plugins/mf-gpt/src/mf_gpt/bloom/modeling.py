@@ -15,7 +15,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel
-from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, write_cache
+from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads
 
 from .configuration import BloomConfig
 
@@ -49,9 +49,9 @@ class BloomAttention(nn.Cell):
         if key_cache is None:
             return self.dense(self.attend(query, key, value, bias))
         query = query.transpose(0, 2, 1, 3)
-        key = write_cache(key_cache, key.transpose(0, 2, 1, 3), cache_index)
-        value = write_cache(value_cache, value.transpose(0, 2, 1, 3), cache_index)
-        return self.dense(merge_heads(self.attend.heads_major(query, key, value, bias)))
+        out = self.attend.cached(query, key.transpose(0, 2, 1, 3), value.transpose(0, 2, 1, 3), key_cache,
+                                 value_cache, cache_index, bias)
+        return self.dense(merge_heads(out))
 
 
 class BloomMLP(nn.Cell):

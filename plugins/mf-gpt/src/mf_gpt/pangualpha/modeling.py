@@ -12,7 +12,7 @@ from mindspore import nn
 
 from mf.models import CausalLM, DecoderModel
 from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, \
-    split_heads, write_cache
+    split_heads
 
 from .configuration import PanguAlphaConfig
 
@@ -43,9 +43,9 @@ class PanguAlphaAttention(nn.Cell):
             out = self.attend(query.reshape(shape), key.reshape(shape), value.reshape(shape), bias)
             return self.resid_dropout(self.c_proj(out))
         query = split_heads(query, self.num_heads)
-        key = write_cache(key_cache, split_heads(key, self.num_heads), cache_index)
-        value = write_cache(value_cache, split_heads(value, self.num_heads), cache_index)
-        return self.resid_dropout(self.c_proj(merge_heads(self.attend.heads_major(query, key, value, bias))))
+        out = self.attend.cached(query, split_heads(key, self.num_heads), split_heads(value, self.num_heads),
+                                 key_cache, value_cache, cache_index, bias)
+        return self.resid_dropout(self.c_proj(merge_heads(out)))
 
 
 class PanguAlphaQueryAttention(PanguAlphaAttention):
