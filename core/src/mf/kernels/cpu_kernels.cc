@@ -940,7 +940,7 @@ int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char
     std::memcpy(key_cache + (bg * slots + index) * dim, k + bg * dim, dim * sizeof(float));
     std::memcpy(value_cache + (bg * slots + index) * dim, v + bg * dim, dim * sizeof(float));
   }
-#pragma omp parallel
+#pragma omp parallel if (batch * heads * slots * dim >= (1 << 18))  // waking threads costs more than a small step
   {
     std::vector<float> weights(slots);
 #pragma omp for schedule(static)
@@ -968,7 +968,9 @@ int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char
       std::fill(out, out + dim, 0.f);
       float total = 0.f;
       for (int64_t l = 0; l < slots; ++l) {
-        if (weights[l] == -std::numeric_limits<float>::infinity()) continue;
+        // below -87 the weight is under float32's smallest normal number (exp(-87) = 1.6e-38, against the
+        // peak's 1): it cannot change the sum, and subnormal arithmetic is many times slower
+        if (weights[l] - peak < -87.f) continue;
         const float p = std::exp(weights[l] - peak);
         total += p;
         const float *value = values + l * dim;
