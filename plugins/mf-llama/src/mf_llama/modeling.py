@@ -40,8 +40,8 @@ class LlamaAttention(nn.Cell):
             return self.wo(self.attend(query, key, value, bias))
         query = self.rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
         # not attend.cached(): with the fused decode-attention kernel, SmolLM2-135M's decode step at batch 1 took
-        # 35 ms instead of 24 (the kernel itself 28 us a layer; random weights alike; llama_tiny was faster
-        # with it), a cost in MindSpore's execution of this graph that was not found
+        # 35 ms instead of 24 on 2 threads, though the kernel itself takes 28 us a layer; with OMP_NUM_THREADS=1
+        # the fused path is the faster one, so it is OpenMP threads meeting MindSpore's runtime in this graph
         key = write_cache(key_cache, self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin), cache_index)
         value = write_cache(value_cache, split_heads(self.wv(x), self.kv_heads), cache_index)
         out = self.attend.heads_major(query, key, value, bias)
