@@ -196,6 +196,16 @@ def test_tutorial_pipeline_examples_run_as_written(tmp_path, monkeypatch):
     monkeypatch.setenv("MF_HOME", str(tmp_path))
     ms.set_seed(0)
     AutoModel.from_config(AutoConfig.from_pretrained("gpt2")).save_pretrained(tmp_path / "gpt2")
+    # the lengths of the generated id rows: re-encoding sampled text is not a round trip (random weights make
+    # byte pieces that BPE merges or splits differently), so the token count is read where it is produced
+    lengths, generate = [], GPT2LMHeadModel.generate
+
+    def recording_generate(self, *args, **kwargs):
+        output = generate(self, *args, **kwargs)
+        lengths.append(output.shape[1])
+        return output
+
+    monkeypatch.setattr(GPT2LMHeadModel, "generate", recording_generate)
 
     text_generation = pipeline(task='text_generation', model='gpt2', max_length=50)
     first = text_generation("I love Beijing, because", top_k=3)
@@ -207,9 +217,8 @@ def test_tutorial_pipeline_examples_run_as_written(tmp_path, monkeypatch):
     for result in (first, second):
         assert isinstance(result, list) and list(result[0]) == ["text_generation_text"]
         [text] = result[0]["text_generation_text"]
-        assert text.startswith("I love Beijing, because")
-        new_ids = tok.encode(text[len("I love Beijing, because"):], add_special_tokens=False)
-        assert 40 <= len(new_ids) <= 50  # max_length=50 counts the 5 prompt tokens
+        assert text.startswith("I love Beijing, because") and len(text) > len("I love Beijing, because")
+    assert len(lengths) == 2 and all(45 <= n <= 50 for n in lengths)  # max_length=50 counts the 5 prompt tokens
 
 
 def test_mf_generate_command(hf_gpt2_dir):
