@@ -52,7 +52,8 @@ def run(args) -> int:
     env = dict(os.environ)
     # msrun starts workers with the `python` on PATH: make it this interpreter
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mf/__init__.py sets them, before MindSpore loads
+    env.setdefault("GOMP_SPINCOUNT", "2000")
     if args.verbose:
         env["MF_LAUNCH_VERBOSE"] = "1"
     else:

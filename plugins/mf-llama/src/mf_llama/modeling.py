@@ -9,7 +9,7 @@ from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel, PreNormBlock
 from mf.nn import DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, SwiGLU, merge_heads, rotary_tables, \
-    split_heads, write_cache
+    split_heads
 
 from .configuration import LlamaConfig
 
@@ -39,12 +39,9 @@ class LlamaAttention(nn.Cell):
             value = self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
             return self.wo(self.attend(query, key, value, bias))
         query = self.rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
-        # not attend.cached(): with the fused decode-attention kernel, SmolLM2-135M's decode step at batch 1 took
-        # 35 ms instead of 24 on 2 threads, though the kernel itself takes 28 us a layer; with OMP_NUM_THREADS=1
-        # the fused path is the faster one, so it is OpenMP threads meeting MindSpore's runtime in this graph
-        key = write_cache(key_cache, self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin), cache_index)
-        value = write_cache(value_cache, split_heads(self.wv(x), self.kv_heads), cache_index)
-        out = self.attend.heads_major(query, key, value, bias)
+        key = self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin)
+        value = split_heads(self.wv(x), self.kv_heads)
+        out = self.attend.cached(query, key, value, key_cache, value_cache, cache_index, bias)
         return self.wo(merge_heads(out))
 
 
