@@ -19,10 +19,17 @@ def reference_python() -> Path:
     return python
 
 
+# OpenMP settings that `import mf` puts into this process's environment for MindSpore (mf/__init__.py): the
+# reference runs with PyTorch's own defaults, not with mf's tuning (before 2026-12-04 it inherited them, and
+# PyTorch decoded up to 3x slower under mf's OMP_WAIT_POLICY=PASSIVE)
+MF_OPENMP_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
 def run_reference(script: str, *args) -> str:
     """Run a script of this folder with the reference Python; returns its stdout."""
+    env = {name: value for name, value in os.environ.items() if name not in MF_OPENMP_SETTINGS}
     result = subprocess.run([str(reference_python()), str(Path(__file__).with_name(script)), *map(str, args)],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{result.stderr}")
     return result.stdout
