@@ -8,7 +8,8 @@ is GPT-2 small with random weights (speed does not depend on their values); a
 directory is a Hugging Face checkpoint, e.g. SmolLM2-135M from fetch-large.sh.
 With --weight-dtype int8, mf decodes with weight-only int8 (model.quantize) and is compared with PyTorch in
 float32 and with PyTorch's own dynamic int8 quantisation of the same model (nn.Linear layers only: for
-GPT-2, whose blocks are transformers' Conv1D, that is the head alone).
+GPT-2, whose blocks are transformers' Conv1D, that is the head alone). --activation-dtype int8 adds mf's
+dynamic int8 (activations quantised per token as well, like PyTorch's dynamic quantisation).
 """
 import argparse
 import json
@@ -55,6 +56,7 @@ def main():
     parser.add_argument("--prompt-length", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--weight-dtype", choices=("float32", "int8"), default="float32")
+    parser.add_argument("--activation-dtype", choices=("float32", "int8"), default="float32")
     args = parser.parse_args()
     ms.set_device("CPU")
     ms.set_seed(0)
@@ -71,10 +73,11 @@ def main():
             torch_results["dynamic int8"] = json.loads(run_reference("_torch_generate.py", weights, *reference,
                                                                      "dynamic_int8"))
     if args.weight_dtype == "int8":
-        model.quantize("int8")
+        model.quantize("int8", activation_dtype=args.activation_dtype)
     mf_results = measure_mf(model, args.prompt_length, args.new_tokens, args.repeats)
     print(f"{name}, {args.prompt_length}-token prompt, {args.new_tokens} new tokens, greedy, "
-          f"{args.threads} threads (medians of {args.repeats}); mf weights {args.weight_dtype}")
+          f"{args.threads} threads (medians of {args.repeats}); mf weights {args.weight_dtype}"
+          f"{', activations int8 (dynamic)' if args.activation_dtype == 'int8' else ''}")
     for kind, reference in torch_results.items():
         print(f"{'':26}{'mf':>12}{'PyTorch':>12}{'mf/PyTorch':>12}   (PyTorch {kind})")
         for batch in (1, 8):

@@ -1,10 +1,12 @@
-"""What weight-only int8 costs in quality: held-out perplexity and a chat answer, float32 vs int8, one run.
+"""What int8 costs in quality: held-out perplexity and a chat answer, float32 vs weight-only int8 vs dynamic
+int8 (activations quantised per token too), one run.
 
     ./dev python benchmarks/quantization_quality.py [--model ~/.cache/mf-testdata/smollm2] [--windows 8]
 
 SmolLM2-135M-Instruct from ../shared/data/scripts/fetch-large.sh smollm2. Perplexity over windows of 512
 tokens of Moby-Dick (../shared/data/text, from its second half: text the model was not tuned on here), then
-the same after model.quantize("int8"); and the answer to "What is the capital of France?" both ways.
+the same after model.quantize("int8") and model.quantize("int8", activation_dtype="int8"); and the answer to
+"What is the capital of France?" each way.
 """
 import argparse
 import math
@@ -55,11 +57,19 @@ def main():
     int8_ppl = perplexity(model, windows)
     int8_s = time.perf_counter() - start
     int8_answer = answer(model, tokenizer)
+    model.quantize("int8", activation_dtype="int8")
+    start = time.perf_counter()
+    dynamic_ppl = perplexity(model, windows)
+    dynamic_s = time.perf_counter() - start
+    dynamic_answer = answer(model, tokenizer)
     print(f"{args.model}: {args.windows} windows of {WINDOW} tokens of Moby-Dick (second half)")
     print(f"perplexity float32 {float_ppl:.4f} ({float_s:.1f} s), int8 weights {int8_ppl:.4f} ({int8_s:.1f} s): "
           f"{100 * (int8_ppl / float_ppl - 1):+.2f}%")
     print(f"answer float32: {float_answer!r}")
+    print(f"perplexity dynamic int8 (int8 activations too) {dynamic_ppl:.4f} ({dynamic_s:.1f} s): "
+          f"{100 * (dynamic_ppl / float_ppl - 1):+.2f}%")
     print(f"answer int8:    {int8_answer!r}  ({'same' if int8_answer == float_answer else 'DIFFERENT'})")
+    print(f"answer dynamic: {dynamic_answer!r}  ({'same' if dynamic_answer == float_answer else 'DIFFERENT'})")
 
 
 if __name__ == "__main__":

@@ -98,15 +98,18 @@ class PreTrainedModel(nn.Cell):
         state_dict, fmt = load_state_dict(directory)
         with initial_values_skipped():  # the checkpoint replaces every value (3 s of SmolLM2's 5 s load)
             model = cls(config)
-        stored_dtype = config.extra.pop(quantization.CONFIG_KEY, {}).get("weight_dtype", "float32")
+        stored = config.extra.pop(quantization.CONFIG_KEY, {})
+        stored_dtype = stored.get("weight_dtype", "float32")
         if stored_dtype != "float32":  # a quantised checkpoint: int8 parameters for it to load into
-            quantization.quantize(model, stored_dtype, compute=False)
+            quantization.quantize(model, stored_dtype, compute=False,
+                                  activations=stored.get("activation_dtype", "float32"))
         model._load_weights(state_dict, fmt, str(directory), initialised=False)
         return model
 
-    def quantize(self, weight_dtype: str = "int8") -> "PreTrainedModel":
-        """Weight-only int8 quantisation in place, for decoding (mf.quantization)."""
-        return quantization.quantize(self, weight_dtype)
+    def quantize(self, weight_dtype: str = "int8", activation_dtype: str = None) -> "PreTrainedModel":
+        """int8 quantisation in place, for inference (mf.quantization): weight-only, or dynamic int8 with
+        activation_dtype="int8" (inputs quantised per token as each product runs)."""
+        return quantization.quantize(self, weight_dtype, activations=activation_dtype)
 
     # ---- weights -----------------------------------------------------------------------
     def state_dict(self) -> Dict[str, np.ndarray]:

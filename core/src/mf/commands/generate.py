@@ -12,6 +12,9 @@ def register(cli):
     parser.add_argument("--max-new-tokens", type=int, default=50)
     parser.add_argument("--weight-dtype", choices=("float32", "int8"), default=None,
                         help="int8: decode with weight-only int8 weights (quantised after loading; a causal LM)")
+    parser.add_argument("--activation-dtype", choices=("float32", "int8"), default=None,
+                        help="int8 (with --weight-dtype int8): dynamic int8, the inputs of every product "
+                             "quantised per token as it runs")
     parser.add_argument("--min-new-tokens", type=int, default=0)
     add_sampling_options(parser)
     parser.add_argument("--num-beams", type=int, default=1)
@@ -40,13 +43,15 @@ def sampling_options(args) -> dict:
 
 
 def run(args) -> int:
+    from .. import quantization
     from ..generation import TextStreamer
     from ..pipelines import pipeline
     from ..pipelines.text_generation import NoNewTokensWarning
 
     generator = pipeline("text_generation", model=args.model, tokenizer=args.tokenizer)
-    if args.weight_dtype:
-        generator.model.quantize(args.weight_dtype)
+    if args.weight_dtype or args.activation_dtype:  # a checkpoint saved quantised keeps its int8 weights
+        model = generator.model
+        model.quantize(args.weight_dtype or quantization.weight_dtype(model), activation_dtype=args.activation_dtype)
     options = dict(max_new_tokens=args.max_new_tokens, min_new_tokens=args.min_new_tokens,
                    num_beams=args.num_beams, num_return_sequences=args.num_return_sequences, stop_strings=args.stop,
                    truncation=args.truncation, **sampling_options(args))

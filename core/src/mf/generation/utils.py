@@ -51,15 +51,18 @@ class GenerationMixin:
         return None
 
     def generate(self, input_ids, attention_mask=None, generation_config: Optional[GenerationConfig] = None,
-                 streamer=None, tokenizer=None, weight_dtype: Optional[str] = None, **kwargs) -> np.ndarray:
+                 streamer=None, tokenizer=None, weight_dtype: Optional[str] = None,
+                 activation_dtype: Optional[str] = None, **kwargs) -> np.ndarray:
         """Continue each prompt; returns [batch * num_return_sequences, prompt + new] token ids.
 
         input_ids: a list of ids, a list of lists, a numpy array or Tensor [B, T] (left-padded,
         with attention_mask marking real tokens); kwargs override generation_config fields.
-        weight_dtype="int8" quantises the model's weights in place first (once; mf.quantization).
+        weight_dtype="int8" quantises the model's weights in place first (once; mf.quantization), and
+        activation_dtype="int8" with it makes the products dynamic int8.
         """
-        if weight_dtype is not None:
-            quantization.quantize(self, weight_dtype)
+        if weight_dtype is not None or activation_dtype is not None:
+            quantization.quantize(self, weight_dtype or quantization.weight_dtype(self),
+                                  activations=activation_dtype)
         config = (generation_config or self.generation_config).update(**kwargs)
         config.validate()
         ids, mask = _as_batch(input_ids, attention_mask, left_padded=not self.is_encoder_decoder)

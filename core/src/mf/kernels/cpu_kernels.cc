@@ -660,6 +660,132 @@ int SmallMatMulInt8Bias(int, void **params, int *ndims, int64_t **shapes, const 
   return 0;
 }
 
+// ---- x W^T with int8 weights and int8 activations (dynamic quantisation) ------------------------
+// Each row of x is quantised when the product runs: s_i = max |x_i| / 127, q = round(x / s_i) in
+// [-127, 127]; the products are exact int32 sums, and y = (sum_t q_t w_t) * s_i * scale_n (+ bias_n).
+// With AVX-512 VNNI one vpdpbusd multiplies 64 u8 x s8 pairs (4x the products of an fp32 FMA, and no
+// widening of the weights): q goes in offset to u8 (q + 128) and 128 * sum_t w_t is taken off again.
+// Without VNNI the same integer sums are computed by plain loops: the results are identical on any CPU.
+static void quantize_activation_rows(const float *x, int64_t m, int64_t k, int8_t *q, float *row_scale) {
+  for (int64_t i = 0; i < m; ++i) {
+    const float *xr = x + i * k;
+    float peak = 0.f;
+#pragma omp simd reduction(max : peak)
+    for (int64_t t = 0; t < k; ++t) peak = std::max(peak, std::fabs(xr[t]));
+    const float s = peak > 0.f ? peak / 127.f : 1.f, inverse = 1.f / s;
+    row_scale[i] = s;
+#pragma omp simd
+    for (int64_t t = 0; t < k; ++t) q[i * k + t] = static_cast<int8_t>(std::nearbyint(xr[t] * inverse));
+  }
+}
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+// sum_t u_t * w_t over one row pair, u = q + 128 (u8) and w (s8), in 64-wide steps; the tail is masked
+static inline __m512i dot_u8s8(__m512i acc, const int8_t *q, const int8_t *w, int64_t t, __mmask64 mask) {
+  const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, q + t), offset);
+  return _mm512_dpbusd_epi32(acc, _mm512_maskz_mov_epi8(mask, u), _mm512_maskz_loadu_epi8(mask, w + t));
+}
+#endif
+
+static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scale, const float *bias, float *y,
+                              int64_t m, int64_t k, int64_t n) {
+  std::vector<int8_t> q(m * k);
+  std::vector<float> row_scale(m);
+  quantize_activation_rows(x, m, k, q.data(), row_scale.data());
+  auto finish = [&](int64_t sum, int64_t i, int64_t j) {
+    const float value = static_cast<float>(sum) * row_scale[i] * scale[j];
+    return bias ? value + bias[j] : value;
+  };
+  const int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t j = b * 4;
+    if (j + (kPrefetchBlocks + 1) * 4 <= n) {
+      const char *ahead = reinterpret_cast<const char *>(w + (j + kPrefetchBlocks * 4) * k);
+      for (int64_t p = 0; p < 4 * k; p += 64) __builtin_prefetch(ahead + p);
+    }
+    const int64_t width = std::min<int64_t>(4, n - j);
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    if (width == 4) {
+      const int8_t *wr[4] = {w + j * k, w + (j + 1) * k, w + (j + 2) * k, w + (j + 3) * k};
+      // 128 * sum_t w_t per weight row: what the u8 offset added to every row's sums
+      int64_t offset_sum[4];
+      {
+        const __m512i all_128 = _mm512_set1_epi8(static_cast<char>(0x80));
+        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+        for (int64_t t = 0; t < k; t += 64) {
+          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
+          for (int c = 0; c < 4; ++c)
+            acc[c] = _mm512_dpbusd_epi32(acc[c], _mm512_maskz_mov_epi8(mask, all_128),
+                                         _mm512_maskz_loadu_epi8(mask, wr[c] + t));
+        }
+        for (int c = 0; c < 4; ++c) offset_sum[c] = _mm512_reduce_add_epi32(acc[c]);
+      }
+      int64_t i = 0;
+      for (; i + 4 <= m; i += 4) {  // four rows of x: each weight vector serves all four
+        __m512i acc[4][4];
+        for (int r = 0; r < 4; ++r)
+          for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_si512();
+        for (int64_t t = 0; t < k; t += 64) {
+          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
+          const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
+          __m512i wv[4];
+          for (int c = 0; c < 4; ++c) wv[c] = _mm512_maskz_loadu_epi8(mask, wr[c] + t);
+          for (int r = 0; r < 4; ++r) {
+            const __m512i u = _mm512_maskz_mov_epi8(
+                mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, q.data() + (i + r) * k + t), offset));
+            for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], u, wv[c]);
+          }
+        }
+        for (int r = 0; r < 4; ++r)
+          for (int c = 0; c < 4; ++c)
+            y[(i + r) * n + j + c] = finish(_mm512_reduce_add_epi32(acc[r][c]) - offset_sum[c], i + r, j + c);
+      }
+      for (; i < m; ++i) {
+        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+        for (int64_t t = 0; t < k; t += 64) {
+          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
+          for (int c = 0; c < 4; ++c) acc[c] = dot_u8s8(acc[c], q.data() + i * k, wr[c], t, mask);
+        }
+        for (int c = 0; c < 4; ++c) y[i * n + j + c] = finish(_mm512_reduce_add_epi32(acc[c]) - offset_sum[c], i, j + c);
+      }
+      continue;
+    }
+#endif
+    for (int64_t c = 0; c < width; ++c) {
+      const int8_t *wr = w + (j + c) * k;
+      for (int64_t i = 0; i < m; ++i) {
+        const int8_t *qr = q.data() + i * k;
+        int32_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t t = 0; t < k; ++t) sum += static_cast<int32_t>(qr[t]) * static_cast<int32_t>(wr[t]);
+        y[i * n + j + c] = finish(sum, i, j + c);
+      }
+    }
+  }
+}
+
+int SmallMatMulW8A8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  int64_t m, k;
+  rows_cols(ndims[0], shapes[0], &m, &k);
+  small_matmul_w8a8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
+                    static_cast<const float *>(params[2]), nullptr, static_cast<float *>(params[3]), m, k,
+                    shapes[1][0]);
+  return 0;
+}
+
+int SmallMatMulW8A8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  int64_t m, k;
+  rows_cols(ndims[0], shapes[0], &m, &k);
+  small_matmul_w8a8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
+                    static_cast<const float *>(params[2]), static_cast<const float *>(params[3]),
+                    static_cast<float *>(params[4]), m, k, shapes[1][0]);
+  return 0;
+}
+
 // in: w [N, K] int8, scale [N] float32; out: [N, K] float32 = w * scale (row-wise), for products with
 // many rows (prefill), which then run on MindSpore's GEMM.
 int DequantizeInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {

@@ -70,6 +70,10 @@ def build(name, library):
         return _custom(library, "SmallMatMulInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8_bias":
         return _custom(library, "SmallMatMulInt8Bias", lambda x, w, s, b: x[:-1] + [w[0]], lambda x, w, s, b: f32)
+    if name == "small_matmul_w8a8":  # int8 weights and activations (quantised per row as it runs)
+        return _custom(library, "SmallMatMulW8A8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
+    if name == "small_matmul_w8a8_bias":
+        return _custom(library, "SmallMatMulW8A8Bias", lambda x, w, s, b: x[:-1] + [w[0]], lambda x, w, s, b: f32)
     if name == "dequantize_int8":
         return _custom(library, "DequantizeInt8", lambda w, s: w, lambda w, s: f32)
     if name == "bias_add":

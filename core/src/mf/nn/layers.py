@@ -14,11 +14,24 @@ from .. import kernels
 SMALL_MATMUL_ROWS = 16
 
 
+def dynamic_int8_matmul(x, weight, scale, bias=None):
+    """x [..., in] @ int8 weight[out, in]^T with x quantised per row as it runs (MindSpore's ops: what
+    SmallMatMulW8A8 computes when mf's kernels are off). The integer products are exact in float32 while
+    127 * 127 * in < 2^24 (in <= 1040); beyond, up to float32 rounding."""
+    peak = ops.abs(x).max(axis=-1, keepdims=True)
+    row_scale = ops.where(peak > 0, peak / 127.0, ops.ones_like(peak))
+    q = ops.round(x / row_scale)
+    y = ops.matmul(q, weight.astype(ms.float32).T) * row_scale * scale
+    return y if bias is None else y + bias
+
+
 class WeightMatMul(nn.Cell):
     """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows.
 
     With scale [out], weight holds int8 values of weight-only quantisation (mf.quantization): few rows read
-    them in the streaming kernel (a quarter of the bytes), more rows multiply by the dequantised matrix."""
+    them in the streaming kernel (a quarter of the bytes), more rows multiply by the dequantised matrix.
+    With int8_activations (mf.quantization, activation_dtype="int8") every product quantises x per row
+    and multiplies int8 by int8 (SmallMatMulW8A8: VNNI where the CPU has it)."""
 
     def __init__(self):
         super().__init__()
@@ -26,8 +39,12 @@ class WeightMatMul(nn.Cell):
         self.small = kernels.op("small_matmul")
         self.small_int8 = kernels.op("small_matmul_int8")
         self.dequantize = kernels.op("dequantize_int8")
+        self.int8_activations = False  # set by mf.quantization.quantize
+        self.w8a8 = kernels.op("small_matmul_w8a8")
 
     def construct(self, x, weight, scale=None):
+        if scale is not None and self.int8_activations:
+            return self.w8a8(x, weight, scale) if self.w8a8 is not None else dynamic_int8_matmul(x, weight, scale)
         if scale is not None:
             if self.small_int8 is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
                 return self.small_int8(x, weight, scale)
@@ -83,10 +100,19 @@ class Linear(QuantizableWeight, nn.Cell):
         self.matmul = WeightMatMul()
         self.bias_add = kernels.op("bias_add") if bias else None
         self.small_int8 = kernels.op("small_matmul_int8_bias" if bias else "small_matmul_int8")
+        self.int8_activations = False  # set by mf.quantization.quantize
+        self.w8a8 = kernels.op("small_matmul_w8a8_bias" if bias else "small_matmul_w8a8")
 
     def construct(self, x):
         shape = x.shape
         scale = getattr(self, "weight_scale", None)
+        if scale is not None and self.int8_activations:
+            # dynamic int8: every row count in one kernel, on x's own shape, bias included
+            if self.w8a8 is None:
+                return dynamic_int8_matmul(x, self.weight, scale, self.bias)
+            if self.bias is not None:
+                return self.w8a8(x, self.weight, scale, self.bias)
+            return self.w8a8(x, self.weight, scale)
         rows = 1
         for size in shape[:-1]:
             rows *= size
