@@ -11,7 +11,7 @@ from mindspore import Tensor
 from mf import AutoConfig, AutoModel, Trainer, TrainingArguments
 from mf import kernels
 from mf.errors import ConfigError, MFError, WeightsError
-from mf.nn.layers import Linear, WeightMatMul, quantize_rows
+from mf.nn.layers import Linear, WeightMatMul, dynamic_int8_matmul, quantize_rows
 from mf.testing import isolate_caches
 
 CAUSAL_LMS = ["gpt2_tiny", "llama_tiny", "bloom_tiny", "pangualpha_tiny", "glm_tiny"]
@@ -66,6 +66,94 @@ def test_a_quantised_linear_adds_its_bias_on_any_leading_shape(shape, bias):
     out = layer(Tensor(x)).asnumpy()
     assert out.shape == (*shape, 67)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+
+
+def dynamic_int8_reference(x, values, scale):
+    """numpy's dynamic int8 product: x rounded per row to int8 (max |row| / 127), exact integer sums, then
+    both scales; and the size of one rounding step of x in each output (a tie may round either way)."""
+    peak = np.abs(x).max(axis=-1, keepdims=True)
+    row_scale = np.where(peak > 0, peak / 127, 1).astype(np.float32)
+    q = np.rint(x / row_scale).astype(np.int64)
+    sums = q @ values.astype(np.int64).T
+    one_step = row_scale * scale * np.abs(values).max(axis=1)
+    return sums * row_scale.astype(np.float64) * scale, one_step
+
+
+@pytest.mark.parametrize("rows", [1, 3, 8, 16, 17, 40])
+@pytest.mark.parametrize("width", [45, 130])  # under one 64-wide step, and two steps and a tail
+def test_dynamic_int8_products_are_integer_sums_of_rows_rounded_to_int8(rows, width):
+    """activation_dtype="int8": every row count takes SmallMatMulW8A8 (VNNI where the CPU has it), and
+    MindSpore's ops without mf's kernels; both equal numpy's integer arithmetic."""
+    rng = np.random.default_rng(rows * width)
+    values, scale = quantize_rows(rng.standard_normal((67, width)).astype(np.float32))
+    x = (rng.standard_normal((rows, width)) * np.linspace(0.1, 3, rows)[:, None]).astype(np.float32)
+    if rows > 1:
+        x[0, :] = 0.0  # an all-zero row: scale 1, products 0
+    expected, one_step = dynamic_int8_reference(x, values, scale)
+    matmul = WeightMatMul()
+    matmul.int8_activations = True
+    for out in (matmul(Tensor(x), Tensor(values), Tensor(scale)).asnumpy(),
+                dynamic_int8_matmul(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()):
+        assert out.shape == (rows, 67)
+        assert np.all(np.abs(out - expected) <= 1e-5 * np.abs(expected) + 1e-6 + 0.01 * one_step)
+        assert rows == 1 or np.all(out[0] == 0)
+    # and it is not the weight-only product: x itself was rounded
+    weight_only = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+    assert np.abs(expected - weight_only).max() > 1e-4
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_dynamic_int8_linear_keeps_the_leading_shape_and_adds_its_bias(bias):
+    rng = np.random.default_rng(7)
+    layer = Linear(70, 33, bias=bias)
+    if bias:
+        layer.bias.set_data(Tensor(rng.standard_normal(33).astype(np.float32)))
+    layer.quantize_weights()
+    layer.int8_activations = True
+    x = rng.standard_normal((2, 5, 70)).astype(np.float32)
+    expected, one_step = dynamic_int8_reference(x.reshape(10, 70), layer.weight.asnumpy(), layer.weight_scale.asnumpy())
+    if bias:
+        expected = expected + layer.bias.asnumpy()
+    out = layer(Tensor(x)).asnumpy()
+    assert out.shape == (2, 5, 33)
+    assert np.all(np.abs(out.reshape(10, 33) - expected) <= 1e-5 * np.abs(expected) + 1e-5 + 0.01 * one_step)
+
+
+def test_dynamic_int8_is_saved_restored_and_can_be_switched_off(tmp_path):
+    ms.set_seed(3)
+    model = AutoModel.from_config(AutoConfig.from_pretrained("llama_tiny"))
+    ids = np.random.default_rng(3).integers(5, 200, (1, 12)).astype(np.int32)
+    first = model.generate(ids, max_new_tokens=6, do_sample=False, weight_dtype="int8", activation_dtype="int8")
+    assert model.config.quantization_config["activation_dtype"] == "int8"
+    dynamic_logits = model(Tensor(ids)).asnumpy()
+    model.save_pretrained(tmp_path / "dynamic")
+    loaded = AutoModel.from_pretrained(str(tmp_path / "dynamic"))
+    assert loaded.config.quantization_config["activation_dtype"] == "int8"
+    np.testing.assert_array_equal(loaded(Tensor(ids)).asnumpy(), dynamic_logits)
+    assert np.array_equal(loaded.generate(ids, max_new_tokens=6, do_sample=False), first)
+    # generate(weight_dtype="int8") alone keeps the products as they are
+    assert np.array_equal(loaded.generate(ids, max_new_tokens=6, do_sample=False, weight_dtype="int8"), first)
+
+    # the same int8 weights with float32 activations: the weight-only model's logits, which differ
+    loaded.quantize("int8", activation_dtype="float32")
+    assert "activation_dtype" not in loaded.config.quantization_config
+    weight_only = loaded(Tensor(ids)).asnumpy()
+    twin = dequantised_copy(loaded, "llama_tiny")
+    np.testing.assert_allclose(weight_only, twin(Tensor(ids)).asnumpy(), atol=1e-4, rtol=1e-4)
+    assert np.abs(weight_only - dynamic_logits).max() > 1e-5
+
+    with pytest.raises(ConfigError, match="activation_dtype must be one of"):
+        loaded.quantize("int8", activation_dtype="int4")
+    fresh = AutoModel.from_config(AutoConfig.from_pretrained("gpt2_tiny"))
+    with pytest.raises(ConfigError, match="int8 activations multiply int8 weights"):
+        fresh.quantize("float32", activation_dtype="int8")
+    with pytest.raises(ConfigError, match="int8 activations multiply int8 weights"):
+        fresh.generate([[1, 2, 3]], max_new_tokens=2, activation_dtype="int8")
+    assert quantization_settings(fresh) is None  # nothing half-done
+
+
+def quantization_settings(model):
+    return model.config.extra.get("quantization_config")
 
 
 def dequantised_copy(model, name):
@@ -159,12 +247,16 @@ def test_mf_generate_decodes_with_int8_weights_as_the_saved_int8_model_does(tmp_
     model.save_pretrained(tmp_path / "float")
     model.quantize("int8")
     model.save_pretrained(tmp_path / "int8")
+    model.quantize("int8", activation_dtype="int8")
+    model.save_pretrained(tmp_path / "dynamic")
     outputs = []
-    for folder, extra in (("float", ["--weight-dtype", "int8"]), ("int8", [])):
+    for folder, extra in (("float", ["--weight-dtype", "int8"]), ("int8", []),
+                          ("float", ["--weight-dtype", "int8", "--activation-dtype", "int8"]), ("dynamic", [])):
         command = [sys.executable, "-m", "mf.cli", "generate", "--model", str(tmp_path / folder), "--tokenizer",
                    "gpt2_tiny", "--prompt", "The ship sailed", "--max-new-tokens", "12", *extra]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]  # quantised on the command line = saved quantised
+    assert outputs[2] == outputs[3]  # the same for dynamic int8
     assert outputs[0].startswith("The ship sailed") and len(outputs[0]) > len("The ship sailed\n")

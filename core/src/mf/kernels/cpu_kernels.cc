@@ -666,7 +666,8 @@ int SmallMatMulInt8Bias(int, void **params, int *ndims, int64_t **shapes, const 
 // With AVX-512 VNNI one vpdpbusd multiplies 64 u8 x s8 pairs (4x the products of an fp32 FMA, and no
 // widening of the weights): q goes in offset to u8 (q + 128) and 128 * sum_t w_t is taken off again.
 // Without VNNI the same integer sums are computed by plain loops: the results are identical on any CPU.
-static void quantize_activation_rows(const float *x, int64_t m, int64_t k, int8_t *q, float *row_scale) {
+// u = q + 128 as uint8 (what vpdpbusd multiplies: unsigned by signed)
+static void quantize_activation_rows(const float *x, int64_t m, int64_t k, uint8_t *u, float *row_scale) {
   for (int64_t i = 0; i < m; ++i) {
     const float *xr = x + i * k;
     float peak = 0.f;
@@ -675,24 +676,29 @@ static void quantize_activation_rows(const float *x, int64_t m, int64_t k, int8_
     const float s = peak > 0.f ? peak / 127.f : 1.f, inverse = 1.f / s;
     row_scale[i] = s;
 #pragma omp simd
-    for (int64_t t = 0; t < k; ++t) q[i * k + t] = static_cast<int8_t>(std::nearbyint(xr[t] * inverse));
+    for (int64_t t = 0; t < k; ++t) u[i * k + t] = static_cast<uint8_t>(std::nearbyint(xr[t] * inverse) + 128.f);
   }
 }
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-// sum_t u_t * w_t over one row pair, u = q + 128 (u8) and w (s8), in 64-wide steps; the tail is masked
-static inline __m512i dot_u8s8(__m512i acc, const int8_t *q, const int8_t *w, int64_t t, __mmask64 mask) {
-  const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, q + t), offset);
-  return _mm512_dpbusd_epi32(acc, _mm512_maskz_mov_epi8(mask, u), _mm512_maskz_loadu_epi8(mask, w + t));
+// the sums of four int32 vectors, as [sum a, sum b, sum c, sum d] (fewer shuffles than four reductions)
+static inline __m128i sum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
+  const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+  const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+  const __m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+  // each 128-bit lane now holds partial [a, b, c, d] (in the order a, b, c, d): add the four lanes
+  const __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(abcd), _mm512_extracti64x4_epi64(abcd, 1));
+  return _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
 }
+
+static inline __mmask64 tail_mask(int64_t left) { return left >= 64 ? ~__mmask64(0) : (__mmask64(1) << left) - 1; }
 #endif
 
 static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scale, const float *bias, float *y,
                               int64_t m, int64_t k, int64_t n) {
-  std::vector<int8_t> q(m * k);
+  std::vector<uint8_t> u(m * k);
   std::vector<float> row_scale(m);
-  quantize_activation_rows(x, m, k, q.data(), row_scale.data());
+  quantize_activation_rows(x, m, k, u.data(), row_scale.data());
   auto finish = [&](int64_t sum, int64_t i, int64_t j) {
     const float value = static_cast<float>(sum) * row_scale[i] * scale[j];
     return bias ? value + bias[j] : value;
@@ -709,48 +715,55 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
     if (width == 4) {
       const int8_t *wr[4] = {w + j * k, w + (j + 1) * k, w + (j + 2) * k, w + (j + 3) * k};
-      // 128 * sum_t w_t per weight row: what the u8 offset added to every row's sums
-      int64_t offset_sum[4];
+      // 128 * sum_t w_t per weight row: what the u8 offset added to every product's sum
+      alignas(16) int32_t offset_sum[4];
       {
         const __m512i all_128 = _mm512_set1_epi8(static_cast<char>(0x80));
         __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                           _mm512_setzero_si512()};
         for (int64_t t = 0; t < k; t += 64) {
-          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
+          const __mmask64 mask = tail_mask(k - t);
           for (int c = 0; c < 4; ++c)
-            acc[c] = _mm512_dpbusd_epi32(acc[c], _mm512_maskz_mov_epi8(mask, all_128),
-                                         _mm512_maskz_loadu_epi8(mask, wr[c] + t));
+            acc[c] = _mm512_dpbusd_epi32(acc[c], all_128, _mm512_maskz_loadu_epi8(mask, wr[c] + t));
         }
-        for (int c = 0; c < 4; ++c) offset_sum[c] = _mm512_reduce_add_epi32(acc[c]);
+        _mm_store_si128(reinterpret_cast<__m128i *>(offset_sum), sum4_epi32(acc[0], acc[1], acc[2], acc[3]));
       }
+      const int64_t full = k - k % 64;
       int64_t i = 0;
-      for (; i + 4 <= m; i += 4) {  // four rows of x: each weight vector serves all four
+      for (; i < m; i += 4) {  // up to four rows of x: each weight vector serves all of them
+        const int rows = static_cast<int>(std::min<int64_t>(4, m - i));
+        const uint8_t *ur[4];
+        for (int r = 0; r < 4; ++r) ur[r] = u.data() + (i + std::min(r, rows - 1)) * k;
         __m512i acc[4][4];
         for (int r = 0; r < 4; ++r)
           for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_si512();
-        for (int64_t t = 0; t < k; t += 64) {
-          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
-          const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
+        auto step = [&](int64_t t, __mmask64 mask) {
           __m512i wv[4];
           for (int c = 0; c < 4; ++c) wv[c] = _mm512_maskz_loadu_epi8(mask, wr[c] + t);
-          for (int r = 0; r < 4; ++r) {
-            const __m512i u = _mm512_maskz_mov_epi8(
-                mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, q.data() + (i + r) * k + t), offset));
-            for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], u, wv[c]);
+          for (int r = 0; r < rows; ++r) {
+            const __m512i uv = _mm512_maskz_loadu_epi8(mask, ur[r] + t);
+            for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], uv, wv[c]);
           }
+        };
+        if (rows == 4) {
+          for (int64_t t = 0; t < full; t += 64) {  // the hot loop, unmasked, the row count known
+            __m512i wv[4];
+            for (int c = 0; c < 4; ++c) wv[c] = _mm512_loadu_si512(wr[c] + t);
+            for (int r = 0; r < 4; ++r) {
+              const __m512i uv = _mm512_loadu_si512(ur[r] + t);
+              for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], uv, wv[c]);
+            }
+          }
+        } else {
+          for (int64_t t = 0; t < full; t += 64) step(t, ~__mmask64(0));
         }
-        for (int r = 0; r < 4; ++r)
+        if (full < k) step(full, tail_mask(k - full));
+        for (int r = 0; r < rows; ++r) {
+          alignas(16) int32_t sums[4];
+          _mm_store_si128(reinterpret_cast<__m128i *>(sums), sum4_epi32(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
           for (int c = 0; c < 4; ++c)
-            y[(i + r) * n + j + c] = finish(_mm512_reduce_add_epi32(acc[r][c]) - offset_sum[c], i + r, j + c);
-      }
-      for (; i < m; ++i) {
-        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                          _mm512_setzero_si512()};
-        for (int64_t t = 0; t < k; t += 64) {
-          const __mmask64 mask = k - t >= 64 ? ~__mmask64(0) : (__mmask64(1) << (k - t)) - 1;
-          for (int c = 0; c < 4; ++c) acc[c] = dot_u8s8(acc[c], q.data() + i * k, wr[c], t, mask);
+            y[(i + r) * n + j + c] = finish(static_cast<int64_t>(sums[c]) - offset_sum[c], i + r, j + c);
         }
-        for (int c = 0; c < 4; ++c) y[i * n + j + c] = finish(_mm512_reduce_add_epi32(acc[c]) - offset_sum[c], i, j + c);
       }
       continue;
     }
@@ -758,10 +771,10 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
     for (int64_t c = 0; c < width; ++c) {
       const int8_t *wr = w + (j + c) * k;
       for (int64_t i = 0; i < m; ++i) {
-        const int8_t *qr = q.data() + i * k;
+        const uint8_t *ur = u.data() + i * k;
         int32_t sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t t = 0; t < k; ++t) sum += static_cast<int32_t>(qr[t]) * static_cast<int32_t>(wr[t]);
+        for (int64_t t = 0; t < k; ++t) sum += (static_cast<int32_t>(ur[t]) - 128) * static_cast<int32_t>(wr[t]);
         y[i * n + j + c] = finish(sum, i, j + c);
       }
     }

@@ -19,8 +19,8 @@ def dynamic_int8_matmul(x, weight, scale, bias=None):
     SmallMatMulW8A8 computes when mf's kernels are off). The integer products are exact in float32 while
     127 * 127 * in < 2^24 (in <= 1040); beyond, up to float32 rounding."""
     peak = ops.abs(x).max(axis=-1, keepdims=True)
-    row_scale = ops.where(peak > 0, peak / 127.0, ops.ones_like(peak))
-    q = ops.round(x / row_scale)
+    row_scale = ops.where(peak > 0, peak / ms.Tensor(127.0, ms.float32), ops.ones_like(peak))
+    q = ops.round(x / row_scale).astype(ms.float32)
     y = ops.matmul(q, weight.astype(ms.float32).T) * row_scale * scale
     return y if bias is None else y + bias
 
