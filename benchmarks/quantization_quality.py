@@ -6,16 +6,21 @@ int8 (activations quantised per token too), one run.
 SmolLM2-135M-Instruct from ../shared/data/scripts/fetch-large.sh smollm2. Perplexity over windows of 512
 tokens of Moby-Dick (../shared/data/text, from its second half: text the model was not tuned on here), then
 the same after model.quantize("int8") and model.quantize("int8", activation_dtype="int8"); and the answer to
-"What is the capital of France?" each way.
+"What is the capital of France?" each way. PyTorch's perplexities of the same windows, float32 and after its
+dynamic int8 quantisation (quantize_dynamic on every nn.Linear), come from the reference venv in the same run.
 """
 import argparse
+import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
 from mf import AutoModel, AutoTokenizer, pipeline  # first: mf sets OpenMP's wait policy before mindspore loads
 import numpy as np
 import mindspore as ms
+
+from _reference_env import run_reference
 
 TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "text" / "moby-dick.txt"
 WINDOW = 512
@@ -47,6 +52,9 @@ def main():
     ids = np.array(tokenizer.encode(text[len(text) // 2:len(text) // 2 + 40 * WINDOW * args.windows]))
     windows = [ids[i * WINDOW:(i + 1) * WINDOW] for i in range(args.windows)]
     assert all(len(w) == WINDOW for w in windows), "not enough text for the windows"
+    with tempfile.TemporaryDirectory() as scratch:
+        np.save(f"{scratch}/windows.npy", np.stack(windows))
+        reference = json.loads(run_reference("_torch_perplexity.py", args.model, f"{scratch}/windows.npy", 2))
     model = AutoModel.from_pretrained(args.model)
     start = time.perf_counter()
     float_ppl = perplexity(model, windows)
@@ -68,6 +76,8 @@ def main():
     print(f"answer float32: {float_answer!r}")
     print(f"perplexity dynamic int8 (int8 activations too) {dynamic_ppl:.4f} ({dynamic_s:.1f} s): "
           f"{100 * (dynamic_ppl / float_ppl - 1):+.2f}%")
+    print(f"PyTorch on the same windows: float32 {reference['float32']:.4f}, dynamic int8 "
+          f"{reference['dynamic int8']:.4f}: {100 * (reference['dynamic int8'] / reference['float32'] - 1):+.2f}%")
     print(f"answer int8:    {int8_answer!r}  ({'same' if int8_answer == float_answer else 'DIFFERENT'})")
     print(f"answer dynamic: {dynamic_answer!r}  ({'same' if dynamic_answer == float_answer else 'DIFFERENT'})")
 
