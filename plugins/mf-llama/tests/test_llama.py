@@ -40,6 +40,55 @@ def test_greedy_generation_matches_transformers(case, use_cache):
     np.testing.assert_array_equal(out, GOLDEN[f"{name}_greedy"])
 
 
+@pytest.mark.parametrize("weights", ["float32", "int8", "dynamic int8"])
+def test_the_fused_decode_attention_gives_the_unfused_logits(weights):
+    """A decoded token's q/k/v products, rotations, cache writes and attention run in one kernel
+    (RotaryDecodeAttention) when the projections are plain Linears; the step's logits are those of the
+    six-launch path, for every weight kind, with a left-padded row, and the caches are written alike."""
+    from mf.generation.runner import decoder_for
+    from mf.nn import RotaryDecodeAttention
+
+    model = AutoModel.from_pretrained(str(FIXTURES / "tiny-llama-gqa"))
+    model.set_train(False)
+    if weights != "float32":
+        model.quantize("int8", activation_dtype="int8" if weights == "dynamic int8" else None)
+    fused_cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, RotaryDecodeAttention)]
+    if fused_cells[0].float32 is None:
+        pytest.skip("mf's CPU kernels are not built here")
+    rng = np.random.default_rng(5)
+    prompt = rng.integers(3, 200, (2, 6)).astype(np.int32)
+    tokens = rng.integers(3, 200, (2, 2)).astype(np.int32)
+    slot_mask = np.ones((2, 16), np.float32)
+    slot_mask[1, :2] = 0.0  # row 1 is left-padded by two
+    positions = np.array([[0, 1, 2, 3, 4, 5], [0, 0, 0, 1, 2, 3]], np.int32)
+    kernels_ = [cell.float32 for cell in fused_cells]
+    steps = []
+    for fused in (True, False):
+        for cell, op in zip(fused_cells, kernels_):
+            cell.float32 = op if fused else None  # None: fits() is False, the six-launch path runs
+        model.__dict__.pop("_mf_decoders", None)
+        decoder = decoder_for(model, 2, 16)
+        decoder.step(prompt, slot_mask, positions, 0)
+        first = decoder.step(tokens[:, :1], slot_mask, positions[:, -1:] + 1, 6)
+        second = decoder.step(tokens[:, 1:], slot_mask, positions[:, -1:] + 2, 7)
+        steps.append((first, second, [c.asnumpy().copy() for c in decoder.cache]))
+    (f1, f2, f_cache), (u1, u2, u_cache) = steps
+    np.testing.assert_allclose(f1, u1, atol=2e-5, rtol=1e-5)
+    np.testing.assert_allclose(f2, u2, atol=2e-5, rtol=1e-5)
+    for fused_cache, unfused_cache in zip(f_cache, u_cache):
+        np.testing.assert_allclose(fused_cache, unfused_cache, atol=1e-5, rtol=1e-5)
+
+
+def test_lora_adapted_projections_take_the_unfused_decode_path():
+    model = AutoModel.from_config(AutoConfig.from_pretrained("llama_tiny"))
+    attention = model.model.layers[0].attention
+    assert attention.decode_input.fits(attention.wq, attention.wk, attention.wv) == (
+        attention.decode_input.float32 is not None)
+    adapted = apply_pet(model, "lora")
+    attention = adapted.model.layers[0].attention
+    assert not attention.decode_input.fits(attention.wq, attention.wk, attention.wv)
+
+
 def test_the_gqa_fixture_really_is_gqa_sharded_and_scaled():
     config = AutoConfig.from_pretrained(str(FIXTURES / "tiny-llama-gqa"))
     assert (config.num_heads, config.kv_heads, config.tie_word_embeddings) == (4, 2, True)

@@ -503,11 +503,7 @@ int SiluMulBackward(int, void **params, int *ndims, int64_t **shapes, const char
 // ---- x W^T for a few rows (decoding) ------------------------------------------------------
 // in: x [M, K], w [N, K]; out: y [M, N]. Each weight row is read once from memory and used for
 // all M rows of x, so the cost is one pass over the weights: decoding is bandwidth-bound.
-int SmallMatMul(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const float *x = static_cast<const float *>(params[0]);
-  const float *w = static_cast<const float *>(params[1]);
-  float *y = static_cast<float *>(params[2]);
-  const int64_t m = shapes[0][0], k = shapes[0][1], n = shapes[1][0];
+static void small_matmul_f32(const float *x, const float *w, float *y, int64_t m, int64_t k, int64_t n) {
   const int64_t blocks = (n + 3) / 4;
   // four weight rows at a time: four independent accumulators keep the FMA units busy
 #pragma omp parallel for schedule(static)
@@ -541,6 +537,11 @@ int SmallMatMul(int, void **params, int *ndims, int64_t **shapes, const char **,
       }
     }
   }
+}
+
+int SmallMatMul(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  small_matmul_f32(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+                   static_cast<float *>(params[2]), shapes[0][0], shapes[0][1], shapes[1][0]);
   return 0;
 }
 
@@ -1061,19 +1062,11 @@ int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const ch
 // skipped: their softmax weight is exactly 0 in float32 either way.
 constexpr float kMaskSkip = -1e8f;
 
-int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const float *q = static_cast<const float *>(params[0]);
-  const float *k = static_cast<const float *>(params[1]);
-  const float *v = static_cast<const float *>(params[2]);
-  float *key_cache = static_cast<float *>(params[3]);
-  float *value_cache = static_cast<float *>(params[4]);
-  const int64_t index = *static_cast<const int32_t *>(params[5]);
-  const float *bias = static_cast<const float *>(params[6]);
-  const float scale = *static_cast<const float *>(params[7]);
-  float *o = static_cast<float *>(params[8]);
-  const int64_t batch = shapes[0][0], heads = shapes[0][1], dim = shapes[0][3], groups = shapes[1][1];
-  const int64_t slots = shapes[3][0] / (batch * groups);
-  const int64_t bias_batch = shapes[6][0] == 1 ? 0 : shapes[6][1] * slots, bias_head = shapes[6][1] == 1 ? 0 : slots;
+// bias_shape: the bias's first two sizes (Bb, Hb)
+static int decode_attention(const float *q, const float *k, const float *v, float *key_cache, float *value_cache,
+                            int64_t index, const float *bias, const int64_t *bias_shape, float scale, float *o,
+                            int64_t batch, int64_t heads, int64_t groups, int64_t dim, int64_t slots) {
+  const int64_t bias_batch = bias_shape[0] == 1 ? 0 : bias_shape[1] * slots, bias_head = bias_shape[1] == 1 ? 0 : slots;
   if (index < 0 || index >= slots) return 1;
   for (int64_t bg = 0; bg < batch * groups; ++bg) {
     std::memcpy(key_cache + (bg * slots + index) * dim, k + bg * dim, dim * sizeof(float));
@@ -1121,6 +1114,83 @@ int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char
     }
   }
   return 0;
+}
+
+int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const int64_t batch = shapes[0][0], heads = shapes[0][1], dim = shapes[0][3], groups = shapes[1][1];
+  return decode_attention(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+                          static_cast<const float *>(params[2]), static_cast<float *>(params[3]),
+                          static_cast<float *>(params[4]), *static_cast<const int32_t *>(params[5]),
+                          static_cast<const float *>(params[6]), shapes[6], *static_cast<const float *>(params[7]),
+                          static_cast<float *>(params[8]), batch, heads, groups, dim,
+                          shapes[3][0] / (batch * groups));
+}
+
+// ---- decoding attention from the hidden state: q/k/v products, rotary, cache writes, attention ------
+// in: x [B, 1, E]; wq [H * D, E], wk and wv [G * D, E], float32 or int8 with per-row scales sq, sk, sv (a
+// float32 model passes [1] placeholders); cos, sin [Bc, 1, 1, D / 2] (Bc in {1, B}; adjacent feature pairs,
+// as RotaryForward); key_cache, value_cache, index, bias, scale as DecodeAttention.
+// out: o [B, 1, H * D] (merge_heads' layout). The six launches of a LLaMA decoding step's attention input
+// (three products, two rotations, the attention) in one: each launch costs ~15-30 us in MindSpore's CPU
+// runtime, as much as SmolLM2's three int8 products themselves.
+enum class WeightKind { kFloat32, kInt8, kDynamicInt8 };
+
+static void project(WeightKind kind, const float *x, const void *w, const float *scale, float *y, int64_t m,
+                    int64_t k, int64_t n) {
+  if (kind == WeightKind::kFloat32)
+    small_matmul_f32(x, static_cast<const float *>(w), y, m, k, n);
+  else if (kind == WeightKind::kInt8)
+    small_matmul_int8(x, static_cast<const int8_t *>(w), scale, nullptr, y, m, k, n);
+  else
+    small_matmul_w8a8(x, static_cast<const int8_t *>(w), scale, nullptr, y, m, k, n);
+}
+
+// rows [B, heads, D] rotated in place by their batch row's angles (cos, sin [Bc, D / 2])
+static void rotate_rows(float *rows, int64_t batch, int64_t heads, int64_t dim, const float *cos, const float *sin,
+                        int64_t cos_batch) {
+  const int64_t half = dim / 2;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float *co = cos + (cos_batch == 1 ? 0 : b) * half, *si = sin + (cos_batch == 1 ? 0 : b) * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float *r = rows + (b * heads + h) * dim;
+#pragma omp simd
+      for (int64_t p = 0; p < half; ++p) {
+        const float even = r[2 * p], odd = r[2 * p + 1];
+        r[2 * p] = even * co[p] - odd * si[p];
+        r[2 * p + 1] = even * si[p] + odd * co[p];
+      }
+    }
+  }
+}
+
+static int projected_decode_attention(void **params, int64_t **shapes, WeightKind kind) {
+  const float *x = static_cast<const float *>(params[0]);
+  const float *cos = static_cast<const float *>(params[7]), *sin = static_cast<const float *>(params[8]);
+  const int64_t batch = shapes[0][0], width = shapes[0][2], dim = 2 * shapes[7][3];
+  const int64_t q_rows = shapes[1][0], kv_rows = shapes[3][0], heads = q_rows / dim, groups = kv_rows / dim;
+  std::vector<float> q(batch * q_rows), k(batch * kv_rows), v(batch * kv_rows);
+  project(kind, x, params[1], static_cast<const float *>(params[2]), q.data(), batch, width, q_rows);
+  project(kind, x, params[3], static_cast<const float *>(params[4]), k.data(), batch, width, kv_rows);
+  project(kind, x, params[5], static_cast<const float *>(params[6]), v.data(), batch, width, kv_rows);
+  rotate_rows(q.data(), batch, heads, dim, cos, sin, shapes[7][0]);
+  rotate_rows(k.data(), batch, groups, dim, cos, sin, shapes[7][0]);
+  return decode_attention(q.data(), k.data(), v.data(), static_cast<float *>(params[9]),
+                          static_cast<float *>(params[10]), *static_cast<const int32_t *>(params[11]),
+                          static_cast<const float *>(params[12]), shapes[12], *static_cast<const float *>(params[13]),
+                          static_cast<float *>(params[14]), batch, heads, groups, dim,
+                          shapes[9][0] / (batch * groups));
+}
+
+int ProjectedDecodeAttention(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
+  return projected_decode_attention(params, shapes, WeightKind::kFloat32);
+}
+
+int ProjectedDecodeAttentionInt8(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
+  return projected_decode_attention(params, shapes, WeightKind::kInt8);
+}
+
+int ProjectedDecodeAttentionW8A8(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
+  return projected_decode_attention(params, shapes, WeightKind::kDynamicInt8);
 }
 
 }  // extern "C"

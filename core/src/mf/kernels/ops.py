@@ -15,6 +15,12 @@ def _rows(shape):
     return rows
 
 
+# by the kind of the q/k/v weights: float32, weight-only int8, dynamic int8
+PROJECTED_DECODE_ATTENTION = {"projected_decode_attention": "ProjectedDecodeAttention",
+                              "projected_decode_attention_int8": "ProjectedDecodeAttentionInt8",
+                              "projected_decode_attention_w8a8": "ProjectedDecodeAttentionW8A8"}
+
+
 def build(name, library):
     f32 = ms.float32
     if name == "cross_entropy":
@@ -102,6 +108,10 @@ def build(name, library):
     if name == "decode_attention":  # inference only; writes the caches (inputs 3, 4) in place
         return _custom(library, "DecodeAttention", lambda q, k, v, kc, vc, i, b, s: q,
                        lambda q, k, v, kc, vc, i, b, s: f32)
+    if name in PROJECTED_DECODE_ATTENTION:  # inference only; writes the caches (inputs 9, 10) in place
+        return _custom(library, PROJECTED_DECODE_ATTENTION[name],
+                       lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: [x[0], x[1], wq[0]],
+                       lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: f32)
     if name == "dropout":
         apply_mask = _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32)
 

@@ -209,3 +209,37 @@ class Rotary(nn.Cell):
         if self.fused is not None:
             return self.fused(x, cos, sin)
         return apply_rotary(x, cos, sin)
+
+
+class RotaryDecodeAttention(nn.Cell):
+    """One decoded token's attention input for rotary families (LLaMA), from the hidden state x [B, 1, E]:
+    the q/k/v products, the rotation of q and k, the cache writes and the attention in one kernel
+    (ProjectedDecodeAttention*), where the unfused step launches six (each ~15-30 us in MindSpore's CPU
+    runtime). Returns [B, 1, heads * d], the output projection's input.
+
+    The weights come as the Linear layers hold them: float32 with scales None, or int8 with their per-row
+    scales (dynamic_int8: the layers' int8_activations). Only plain projections fit (fits()): kernels built,
+    mf.nn.Linear layers without bias, not LoRA-adapted nor split by tensor parallelism."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.scale_tensor = ms.Tensor(np.array([scale], np.float32))
+        self.no_scale = ms.Tensor(np.ones(1, np.float32))  # what a float32 model passes for the scales
+        self.float32 = kernels.op("projected_decode_attention")
+        self.int8 = kernels.op("projected_decode_attention_int8")
+        self.dynamic_int8 = kernels.op("projected_decode_attention_w8a8")
+
+    def fits(self, wq, wk, wv) -> bool:
+        plain = wq.plain_product and wk.plain_product and wv.plain_product
+        return self.float32 is not None and plain and wq.bias is None and wk.bias is None and wv.bias is None
+
+    def construct(self, x, wq, sq, wk, sk, wv, sv, dynamic_int8, cos, sin, key_cache, value_cache, cache_index,
+                  bias):
+        if sq is None:
+            return self.float32(x, wq, self.no_scale, wk, self.no_scale, wv, self.no_scale,
+                                cos, sin, key_cache, value_cache, cache_index, bias, self.scale_tensor)
+        if dynamic_int8:
+            return self.dynamic_int8(x, wq, sq, wk, sk, wv, sv, cos, sin, key_cache, value_cache, cache_index, bias,
+                                     self.scale_tensor)
+        return self.int8(x, wq, sq, wk, sk, wv, sv, cos, sin, key_cache, value_cache, cache_index, bias,
+                         self.scale_tensor)

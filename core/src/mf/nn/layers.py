@@ -91,6 +91,10 @@ class Linear(QuantizableWeight, nn.Cell):
     """y = x W^T + b with W of shape [out_features, in_features] (int8 with per-row scales once
     quantize_weights() ran)."""
 
+    # y is x W^T (+ b) and nothing else: a fused kernel may compute it from weight (and weight_scale) itself.
+    # Subclasses that add to it (LoRA) or move data (tensor parallelism) set False.
+    plain_product = True
+
     def __init__(self, in_features, out_features, bias=True, init_std=0.02):
         super().__init__()
         self.in_features = in_features

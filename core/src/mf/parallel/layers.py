@@ -69,6 +69,8 @@ class ColumnParallelLinear(Linear):
     rows: which rows of the full weight this rank keeps (a plan may interleave, e.g. q/k/v heads).
     """
 
+    plain_product = False  # its input passes through CopyToGroup first
+
     def __init__(self, full: Linear, rows: np.ndarray, group):
         super().__init__(full.in_features, len(rows), bias=full.bias is not None)
         self.weight.set_data(ms.Tensor(full.weight.asnumpy()[rows]))

@@ -58,6 +58,8 @@ class LoraConfig:
 class LoraLinear(Linear):
     """A Linear layer with a LoRA adapter; the base weight and bias are frozen."""
 
+    plain_product = False  # the adapter's product is added
+
     def __init__(self, base: Linear, config: LoraConfig):
         super().__init__(base.in_features, base.out_features, bias=base.bias is not None)
         # share the base layer's Parameters: the base weights stay exactly what they were
