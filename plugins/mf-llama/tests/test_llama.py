@@ -41,18 +41,21 @@ def test_greedy_generation_matches_transformers(case, use_cache):
 
 
 @pytest.mark.parametrize("weights", ["float32", "int8", "dynamic int8"])
-def test_the_fused_decode_attention_gives_the_unfused_logits(weights):
+def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
     """A decoded token's q/k/v products, rotations, cache writes and attention run in one kernel
-    (RotaryDecodeAttention) when the projections are plain Linears; the step's logits are those of the
-    six-launch path, for every weight kind, with a left-padded row, and the caches are written alike."""
+    (RotaryDecodeAttention), and its feed-forward in another (DecodeGatedFeedForward), when the projections
+    are plain Linears; the step's logits are those of the unfused path, for every weight kind, with a
+    left-padded row, and the caches are written alike."""
     from mf.generation.runner import decoder_for
-    from mf.nn import RotaryDecodeAttention
+    from mf.nn import DecodeGatedFeedForward, RotaryDecodeAttention
 
     model = AutoModel.from_pretrained(str(FIXTURES / "tiny-llama-gqa"))
     model.set_train(False)
     if weights != "float32":
         model.quantize("int8", activation_dtype="int8" if weights == "dynamic int8" else None)
-    fused_cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, RotaryDecodeAttention)]
+    fused_cells = [cell for _, cell in model.cells_and_names()
+                   if isinstance(cell, (RotaryDecodeAttention, DecodeGatedFeedForward))]
+    assert len(fused_cells) == 2 * model.config.num_layers
     if fused_cells[0].float32 is None:
         pytest.skip("mf's CPU kernels are not built here")
     rng = np.random.default_rng(5)
@@ -80,6 +83,8 @@ def test_the_fused_decode_attention_gives_the_unfused_logits(weights):
 
 
 def test_lora_adapted_projections_take_the_unfused_decode_path():
+    """apply_pet's default LoRA targets adapt q and v: the attention's fused decode kernel would skip the
+    adapters, so it must not fit; the feed-forward fits unless its layers are adapted."""
     model = AutoModel.from_config(AutoConfig.from_pretrained("llama_tiny"))
     attention = model.model.layers[0].attention
     assert attention.decode_input.fits(attention.wq, attention.wk, attention.wv) == (
@@ -87,6 +92,9 @@ def test_lora_adapted_projections_take_the_unfused_decode_path():
     adapted = apply_pet(model, "lora")
     attention = adapted.model.layers[0].attention
     assert not attention.decode_input.fits(attention.wq, attention.wk, attention.wv)
+    mlp = adapted.model.layers[0].feed_forward
+    assert not mlp.decode.fits(mlp.w1, mlp.w3, mlp.w2) or not any(
+        "lora" in name for name, _ in mlp.parameters_and_names())
 
 
 def test_the_gqa_fixture_really_is_gqa_sharded_and_scaled():

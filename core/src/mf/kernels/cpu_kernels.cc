@@ -1181,6 +1181,36 @@ static int projected_decode_attention(void **params, int64_t **shapes, WeightKin
                           shapes[9][0] / (batch * groups));
 }
 
+// ---- a decoded token's gated feed-forward: w2 (silu(x w1^T) * (x w3^T)), one kernel for four launches ----
+// in: x [..., E] (few rows), w1 and w3 [I, E] (gate, up), w2 [E', I]: float32, or int8 with per-row scales
+// s1, s3, s2 ([1] placeholders for float32); out: y [..., E'].
+static int gated_feed_forward(void **params, int *ndims, int64_t **shapes, WeightKind kind) {
+  int64_t rows, width;
+  rows_cols(ndims[0], shapes[0], &rows, &width);
+  const int64_t inner = shapes[1][0], out = shapes[5][0];
+  const float *x = static_cast<const float *>(params[0]);
+  std::vector<float> gate(rows * inner), up(rows * inner);
+  project(kind, x, params[1], static_cast<const float *>(params[2]), gate.data(), rows, width, inner);
+  project(kind, x, params[3], static_cast<const float *>(params[4]), up.data(), rows, width, inner);
+#pragma omp simd
+  for (int64_t i = 0; i < rows * inner; ++i) gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
+  project(kind, gate.data(), params[5], static_cast<const float *>(params[6]), static_cast<float *>(params[7]), rows,
+          inner, out);
+  return 0;
+}
+
+int GatedFeedForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kFloat32);
+}
+
+int GatedFeedForwardInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kInt8);
+}
+
+int GatedFeedForwardW8A8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kDynamicInt8);
+}
+
 int ProjectedDecodeAttention(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {
   return projected_decode_attention(params, shapes, WeightKind::kFloat32);
 }

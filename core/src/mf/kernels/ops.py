@@ -20,6 +20,9 @@ PROJECTED_DECODE_ATTENTION = {"projected_decode_attention": "ProjectedDecodeAtte
                               "projected_decode_attention_int8": "ProjectedDecodeAttentionInt8",
                               "projected_decode_attention_w8a8": "ProjectedDecodeAttentionW8A8"}
 
+GATED_FEED_FORWARD = {"gated_feed_forward": "GatedFeedForward", "gated_feed_forward_int8": "GatedFeedForwardInt8",
+                      "gated_feed_forward_w8a8": "GatedFeedForwardW8A8"}
+
 
 def build(name, library):
     f32 = ms.float32
@@ -112,6 +115,9 @@ def build(name, library):
         return _custom(library, PROJECTED_DECODE_ATTENTION[name],
                        lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: [x[0], x[1], wq[0]],
                        lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: f32)
+    if name in GATED_FEED_FORWARD:  # inference only
+        return _custom(library, GATED_FEED_FORWARD[name], lambda x, w1, s1, w3, s3, w2, s2: x[:-1] + [w2[0]],
+                       lambda x, w1, s1, w3, s3, w2, s2: f32)
     if name == "dropout":
         apply_mask = _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32)
 

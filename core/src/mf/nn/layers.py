@@ -180,6 +180,32 @@ class SwiGLU(nn.Cell):
         return ops.silu(gate) * up
 
 
+class DecodeGatedFeedForward(nn.Cell):
+    """A decoded token's gated feed-forward, down(silu(gate(x)) * up(x)), in one kernel (GatedFeedForward*)
+    where the unfused layer launches four (each ~15-30 us in MindSpore's CPU runtime); for inputs of up to
+    SMALL_MATMUL_ROWS rows. Weights come as the Linear layers hold them (float32 with scales None, or int8
+    with per-row scales; dynamic_int8: their int8_activations). fits(gate, up, down): kernels built and plain
+    Linear layers without bias (not LoRA-adapted nor split by tensor parallelism)."""
+
+    def __init__(self):
+        super().__init__()
+        self.no_scale = ms.Tensor(np.ones(1, np.float32))  # what a float32 model passes for the scales
+        self.float32 = kernels.op("gated_feed_forward")
+        self.int8 = kernels.op("gated_feed_forward_int8")
+        self.dynamic_int8 = kernels.op("gated_feed_forward_w8a8")
+
+    def fits(self, gate, up, down) -> bool:
+        plain = gate.plain_product and up.plain_product and down.plain_product
+        return self.float32 is not None and plain and gate.bias is None and up.bias is None and down.bias is None
+
+    def construct(self, x, gate, gate_scale, up, up_scale, down, down_scale, dynamic_int8):
+        if gate_scale is None:
+            return self.float32(x, gate, self.no_scale, up, self.no_scale, down, self.no_scale)
+        if dynamic_int8:
+            return self.dynamic_int8(x, gate, gate_scale, up, up_scale, down, down_scale)
+        return self.int8(x, gate, gate_scale, up, up_scale, down, down_scale)
+
+
 class Embedding(QuantizableWeight, nn.Cell):
     """A lookup table of shape [num_embeddings, embedding_dim] (int8 rows with per-row scales once
     quantize_weights() ran: a tied output head quantised with its embedding)."""

@@ -8,8 +8,9 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel, PreNormBlock
-from mf.nn import DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, RotaryDecodeAttention, SwiGLU, \
-    merge_heads, rotary_tables, split_heads
+from mf.nn import DecodeGatedFeedForward, DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, \
+    RotaryDecodeAttention, SwiGLU, merge_heads, rotary_tables, split_heads
+from mf.nn.layers import SMALL_MATMUL_ROWS
 
 from .configuration import LlamaConfig
 
@@ -61,8 +62,17 @@ class LlamaFeedForward(nn.Cell):
         self.w2 = Linear(config.intermediate_size, config.hidden_size, bias=False, init_std=std)  # down
         self.w3 = Linear(config.hidden_size, config.intermediate_size, bias=False, init_std=std)  # up
         self.swiglu = SwiGLU()
+        self.decode = DecodeGatedFeedForward()
 
     def construct(self, x):
+        rows = 1
+        for size in x.shape[:-1]:
+            rows *= size
+        if rows <= SMALL_MATMUL_ROWS and not self.training and self.decode.fits(self.w1, self.w3, self.w2):
+            # a decoded token: gate, up, silu * up and down in one kernel
+            return self.decode(x, self.w1.weight, getattr(self.w1, "weight_scale", None), self.w3.weight,
+                               getattr(self.w3, "weight_scale", None), self.w2.weight,
+                               getattr(self.w2, "weight_scale", None), self.w1.int8_activations)
         return self.w2(self.swiglu(self.w1(x), self.w3(x)))
 
 
