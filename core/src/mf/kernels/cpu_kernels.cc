@@ -559,6 +559,13 @@ static inline __m512 widen16(const int8_t *p) {
 }
 #endif
 
+// the int8 product kernels walk the weights four rows at a time: fetch the block kPrefetchBlocks ahead
+static inline void prefetch_rows_ahead(const int8_t *w, int64_t j, int64_t k, int64_t n) {
+  if (j + (kPrefetchBlocks + 1) * 4 > n) return;
+  const char *ahead = reinterpret_cast<const char *>(w + (j + kPrefetchBlocks * 4) * k);
+  for (int64_t p = 0; p < 4 * k; p += 64) __builtin_prefetch(ahead + p);
+}
+
 // bias (nullable) [N] is added to each output row: one kernel launch instead of two per Linear, which
 // matters when decoding (~30 us per launch, four biased Linears per GPT-2 layer).
 static void small_matmul_int8(const float *x, const int8_t *w, const float *scale, const float *bias, float *y,
@@ -568,10 +575,7 @@ static void small_matmul_int8(const float *x, const int8_t *w, const float *scal
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t j = b * 4;
-    if (j + (kPrefetchBlocks + 1) * 4 <= n) {
-      const char *ahead = reinterpret_cast<const char *>(w + (j + kPrefetchBlocks * 4) * k);
-      for (int64_t p = 0; p < 4 * k; p += 64) __builtin_prefetch(ahead + p);
-    }
+    prefetch_rows_ahead(w, j, k, n);
     if (j + 4 > n) {  // the last rows
       for (int64_t jj = j; jj < n; ++jj) {
         const int8_t *wr = w + jj * k;
@@ -641,26 +645,6 @@ static void small_matmul_int8(const float *x, const int8_t *w, const float *scal
   }
 }
 
-// x may have any leading dimensions ([..., K] -> [..., N]): no reshapes around the call when decoding
-int SmallMatMulInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  small_matmul_int8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
-                    static_cast<const float *>(params[2]), nullptr, static_cast<float *>(params[3]), m, k,
-                    shapes[1][0]);
-  return 0;
-}
-
-// in: x [..., K], w [N, K] int8, scale [N], bias [N]; out: y [..., N] = (x . w_n) * scale_n + bias_n
-int SmallMatMulInt8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  small_matmul_int8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
-                    static_cast<const float *>(params[2]), static_cast<const float *>(params[3]),
-                    static_cast<float *>(params[4]), m, k, shapes[1][0]);
-  return 0;
-}
-
 // ---- x W^T with int8 weights and int8 activations (dynamic quantisation) ------------------------
 // Each row of x is quantised when the product runs: s_i = max |x_i| / 127, q = round(x / s_i) in
 // [-127, 127]; the products are exact int32 sums, and y = (sum_t q_t w_t) * s_i * scale_n (+ bias_n).
@@ -708,10 +692,7 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t j = b * 4;
-    if (j + (kPrefetchBlocks + 1) * 4 <= n) {
-      const char *ahead = reinterpret_cast<const char *>(w + (j + kPrefetchBlocks * 4) * k);
-      for (int64_t p = 0; p < 4 * k; p += 64) __builtin_prefetch(ahead + p);
-    }
+    prefetch_rows_ahead(w, j, k, n);
     const int64_t width = std::min<int64_t>(4, n - j);
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
     if (width == 4) {
@@ -782,22 +763,35 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
   }
 }
 
-int SmallMatMulW8A8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+// The int8 products as Custom ops. in: x [..., K] (any leading dimensions: no reshapes around the call when
+// decoding), w [N, K] int8, scale [N] float32, and for the Bias variants bias [N]; out: y [..., N] =
+// (x . w_n) * scale_n (+ bias_n). Int8: weight-only (x stays float32); W8A8: dynamic int8.
+static int int8_product(void **params, int *ndims, int64_t **shapes, bool dynamic, bool with_bias) {
   int64_t m, k;
   rows_cols(ndims[0], shapes[0], &m, &k);
-  small_matmul_w8a8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
-                    static_cast<const float *>(params[2]), nullptr, static_cast<float *>(params[3]), m, k,
-                    shapes[1][0]);
+  const float *bias = with_bias ? static_cast<const float *>(params[3]) : nullptr;
+  float *y = static_cast<float *>(params[with_bias ? 4 : 3]);
+  (dynamic ? small_matmul_w8a8 : small_matmul_int8)(static_cast<const float *>(params[0]),
+                                                    static_cast<const int8_t *>(params[1]),
+                                                    static_cast<const float *>(params[2]), bias, y, m, k,
+                                                    shapes[1][0]);
   return 0;
 }
 
+int SmallMatMulInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return int8_product(params, ndims, shapes, false, false);
+}
+
+int SmallMatMulInt8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return int8_product(params, ndims, shapes, false, true);
+}
+
+int SmallMatMulW8A8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return int8_product(params, ndims, shapes, true, false);
+}
+
 int SmallMatMulW8A8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  small_matmul_w8a8(static_cast<const float *>(params[0]), static_cast<const int8_t *>(params[1]),
-                    static_cast<const float *>(params[2]), static_cast<const float *>(params[3]),
-                    static_cast<float *>(params[4]), m, k, shapes[1][0]);
-  return 0;
+  return int8_product(params, ndims, shapes, true, true);
 }
 
 // in: w [N, K] int8, scale [N] float32; out: [N, K] float32 = w * scale (row-wise), for products with
