@@ -42,8 +42,8 @@ def test_greedy_generation_matches_transformers(case, use_cache):
 
 @pytest.mark.parametrize("weights", ["float32", "int8", "dynamic int8"])
 def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
-    """A decoded token's q/k/v products, rotations, cache writes and attention run in one kernel
-    (RotaryDecodeAttention), and its feed-forward in another (DecodeGatedFeedForward), when the projections
+    """A decoded token's q/k/v products, rotations, cache writes, attention and output product run in one
+    kernel (RotaryDecodeAttention), and its feed-forward in another (DecodeGatedFeedForward), when the projections
     are plain Linears; the step's logits are those of the unfused path, for every weight kind, with a
     left-padded row, and the caches are written alike."""
     from mf.generation.runner import decoder_for
@@ -87,11 +87,11 @@ def test_lora_adapted_projections_take_the_unfused_decode_path():
     adapters, so it must not fit; the feed-forward fits unless its layers are adapted."""
     model = AutoModel.from_config(AutoConfig.from_pretrained("llama_tiny"))
     attention = model.model.layers[0].attention
-    assert attention.decode_input.fits(attention.wq, attention.wk, attention.wv) == (
-        attention.decode_input.float32 is not None)
+    assert attention.decode.fits(attention.wq, attention.wk, attention.wv, attention.wo) == (
+        attention.decode.float32 is not None)
     adapted = apply_pet(model, "lora")
     attention = adapted.model.layers[0].attention
-    assert not attention.decode_input.fits(attention.wq, attention.wk, attention.wv)
+    assert not attention.decode.fits(attention.wq, attention.wk, attention.wv, attention.wo)
     mlp = adapted.model.layers[0].feed_forward
     assert not mlp.decode.fits(mlp.w1, mlp.w3, mlp.w2) or not any(
         "lora" in name for name, _ in mlp.parameters_and_names())

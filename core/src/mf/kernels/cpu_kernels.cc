@@ -1120,13 +1120,13 @@ int DecodeAttention(int, void **params, int *ndims, int64_t **shapes, const char
                           shapes[3][0] / (batch * groups));
 }
 
-// ---- decoding attention from the hidden state: q/k/v products, rotary, cache writes, attention ------
-// in: x [B, 1, E]; wq [H * D, E], wk and wv [G * D, E], float32 or int8 with per-row scales sq, sk, sv (a
-// float32 model passes [1] placeholders); cos, sin [Bc, 1, 1, D / 2] (Bc in {1, B}; adjacent feature pairs,
-// as RotaryForward); key_cache, value_cache, index, bias, scale as DecodeAttention.
-// out: o [B, 1, H * D] (merge_heads' layout). The six launches of a LLaMA decoding step's attention input
-// (three products, two rotations, the attention) in one: each launch costs ~15-30 us in MindSpore's CPU
-// runtime, as much as SmolLM2's three int8 products themselves.
+// ---- decoding attention from the hidden state: q/k/v products, rotary, cache writes, attention, output ----
+// in: x [B, 1, E]; wq [H * D, E], wk and wv [G * D, E], wo [E', H * D], float32 or int8 with per-row scales
+// sq, sk, sv, so (a float32 model passes [1] placeholders); cos, sin [Bc, 1, 1, D / 2] (Bc in {1, B}; adjacent
+// feature pairs, as RotaryForward); key_cache, value_cache, index, bias, scale as DecodeAttention.
+// out: [B, 1, E'] = the attention's output projection. The seven launches of a LLaMA decoding step's
+// attention (four products, two rotations, the attention) in one: each launch costs ~15-30 us in
+// MindSpore's CPU runtime, as much as SmolLM2's int8 products themselves.
 enum class WeightKind { kFloat32, kInt8, kDynamicInt8 };
 
 static void project(WeightKind kind, const float *x, const void *w, const float *scale, float *y, int64_t m,
@@ -1159,20 +1159,25 @@ static void rotate_rows(float *rows, int64_t batch, int64_t heads, int64_t dim, 
 
 static int projected_decode_attention(void **params, int64_t **shapes, WeightKind kind) {
   const float *x = static_cast<const float *>(params[0]);
-  const float *cos = static_cast<const float *>(params[7]), *sin = static_cast<const float *>(params[8]);
-  const int64_t batch = shapes[0][0], width = shapes[0][2], dim = 2 * shapes[7][3];
+  const float *cos = static_cast<const float *>(params[9]), *sin = static_cast<const float *>(params[10]);
+  const int64_t batch = shapes[0][0], width = shapes[0][2], dim = 2 * shapes[9][3];
   const int64_t q_rows = shapes[1][0], kv_rows = shapes[3][0], heads = q_rows / dim, groups = kv_rows / dim;
-  std::vector<float> q(batch * q_rows), k(batch * kv_rows), v(batch * kv_rows);
+  const int64_t out_width = shapes[7][0];
+  std::vector<float> q(batch * q_rows), k(batch * kv_rows), v(batch * kv_rows), attended(batch * q_rows);
   project(kind, x, params[1], static_cast<const float *>(params[2]), q.data(), batch, width, q_rows);
   project(kind, x, params[3], static_cast<const float *>(params[4]), k.data(), batch, width, kv_rows);
   project(kind, x, params[5], static_cast<const float *>(params[6]), v.data(), batch, width, kv_rows);
-  rotate_rows(q.data(), batch, heads, dim, cos, sin, shapes[7][0]);
-  rotate_rows(k.data(), batch, groups, dim, cos, sin, shapes[7][0]);
-  return decode_attention(q.data(), k.data(), v.data(), static_cast<float *>(params[9]),
-                          static_cast<float *>(params[10]), *static_cast<const int32_t *>(params[11]),
-                          static_cast<const float *>(params[12]), shapes[12], *static_cast<const float *>(params[13]),
-                          static_cast<float *>(params[14]), batch, heads, groups, dim,
-                          shapes[9][0] / (batch * groups));
+  rotate_rows(q.data(), batch, heads, dim, cos, sin, shapes[9][0]);
+  rotate_rows(k.data(), batch, groups, dim, cos, sin, shapes[9][0]);
+  const int status = decode_attention(q.data(), k.data(), v.data(), static_cast<float *>(params[11]),
+                                      static_cast<float *>(params[12]), *static_cast<const int32_t *>(params[13]),
+                                      static_cast<const float *>(params[14]), shapes[14],
+                                      *static_cast<const float *>(params[15]), attended.data(), batch, heads, groups,
+                                      dim, shapes[11][0] / (batch * groups));
+  if (status != 0) return status;
+  project(kind, attended.data(), params[7], static_cast<const float *>(params[8]), static_cast<float *>(params[16]),
+          batch, q_rows, out_width);
+  return 0;
 }
 
 // ---- a decoded token's gated feed-forward: w2 (silu(x w1^T) * (x w3^T)), one kernel for four launches ----

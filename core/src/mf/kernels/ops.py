@@ -111,10 +111,10 @@ def build(name, library):
     if name == "decode_attention":  # inference only; writes the caches (inputs 3, 4) in place
         return _custom(library, "DecodeAttention", lambda q, k, v, kc, vc, i, b, s: q,
                        lambda q, k, v, kc, vc, i, b, s: f32)
-    if name in PROJECTED_DECODE_ATTENTION:  # inference only; writes the caches (inputs 9, 10) in place
+    if name in PROJECTED_DECODE_ATTENTION:  # inference only; writes the caches (inputs 11, 12) in place
         return _custom(library, PROJECTED_DECODE_ATTENTION[name],
-                       lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: [x[0], x[1], wq[0]],
-                       lambda x, wq, sq, wk, sk, wv, sv, c, s, kc, vc, i, b, sc: f32)
+                       lambda x, wq, sq, wk, sk, wv, sv, wo, so, c, s, kc, vc, i, b, sc: [x[0], x[1], wo[0]],
+                       lambda x, wq, sq, wk, sk, wv, sv, wo, so, c, s, kc, vc, i, b, sc: f32)
     if name in GATED_FEED_FORWARD:  # inference only
         return _custom(library, GATED_FEED_FORWARD[name], lambda x, w1, s1, w3, s3, w2, s2: x[:-1] + [w2[0]],
                        lambda x, w1, s1, w3, s3, w2, s2: f32)

@@ -212,10 +212,10 @@ class Rotary(nn.Cell):
 
 
 class RotaryDecodeAttention(nn.Cell):
-    """One decoded token's attention input for rotary families (LLaMA), from the hidden state x [B, 1, E]:
-    the q/k/v products, the rotation of q and k, the cache writes and the attention in one kernel
-    (ProjectedDecodeAttention*), where the unfused step launches six (each ~15-30 us in MindSpore's CPU
-    runtime). Returns [B, 1, heads * d], the output projection's input.
+    """One decoded token's attention for rotary families (LLaMA), from the hidden state x [B, 1, E] to the
+    output projection's result [B, 1, E']: the q/k/v products, the rotation of q and k, the cache writes, the
+    attention and the output product in one kernel (ProjectedDecodeAttention*), where the unfused step
+    launches seven (each ~15-30 us in MindSpore's CPU runtime).
 
     The weights come as the Linear layers hold them: float32 with scales None, or int8 with their per-row
     scales (dynamic_int8: the layers' int8_activations). Only plain projections fit (fits()): kernels built,
@@ -229,17 +229,17 @@ class RotaryDecodeAttention(nn.Cell):
         self.int8 = kernels.op("projected_decode_attention_int8")
         self.dynamic_int8 = kernels.op("projected_decode_attention_w8a8")
 
-    def fits(self, wq, wk, wv) -> bool:
-        plain = wq.plain_product and wk.plain_product and wv.plain_product
-        return self.float32 is not None and plain and wq.bias is None and wk.bias is None and wv.bias is None
+    def fits(self, wq, wk, wv, wo) -> bool:
+        plain = wq.plain_product and wk.plain_product and wv.plain_product and wo.plain_product
+        unbiased = wq.bias is None and wk.bias is None and wv.bias is None and wo.bias is None
+        return self.float32 is not None and plain and unbiased
 
-    def construct(self, x, wq, sq, wk, sk, wv, sv, dynamic_int8, cos, sin, key_cache, value_cache, cache_index,
-                  bias):
+    def construct(self, x, wq, sq, wk, sk, wv, sv, wo, so, dynamic_int8, cos, sin, key_cache, value_cache,
+                  cache_index, bias):
         if sq is None:
-            return self.float32(x, wq, self.no_scale, wk, self.no_scale, wv, self.no_scale,
-                                cos, sin, key_cache, value_cache, cache_index, bias, self.scale_tensor)
-        if dynamic_int8:
-            return self.dynamic_int8(x, wq, sq, wk, sk, wv, sv, cos, sin, key_cache, value_cache, cache_index, bias,
-                                     self.scale_tensor)
-        return self.int8(x, wq, sq, wk, sk, wv, sv, cos, sin, key_cache, value_cache, cache_index, bias,
-                         self.scale_tensor)
+            none = self.no_scale
+            return self.float32(x, wq, none, wk, none, wv, none, wo, none, cos, sin, key_cache, value_cache,
+                                cache_index, bias, self.scale_tensor)
+        kernel = self.dynamic_int8 if dynamic_int8 else self.int8
+        return kernel(x, wq, sq, wk, sk, wv, sv, wo, so, cos, sin, key_cache, value_cache, cache_index, bias,
+                      self.scale_tensor)

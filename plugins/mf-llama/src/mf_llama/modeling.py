@@ -28,7 +28,7 @@ class LlamaAttention(nn.Cell):
         self.wo = Linear(self.num_heads * self.head_dim, config.hidden_size, bias=bias, init_std=std)
         self.rotary = Rotary()
         self.attend = DotProductAttention(1.0 / float(np.sqrt(self.head_dim)), Dropout(config.attention_dropout))
-        self.decode_input = RotaryDecodeAttention(1.0 / float(np.sqrt(self.head_dim)))
+        self.decode = RotaryDecodeAttention(1.0 / float(np.sqrt(self.head_dim)))
 
     def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
         if key_cache is None:
@@ -40,13 +40,13 @@ class LlamaAttention(nn.Cell):
             key = self.rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
             value = self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
             return self.wo(self.attend(query, key, value, bias))
-        if x.shape[1] == 1 and not self.training and self.decode_input.fits(self.wq, self.wk, self.wv):
-            # one decoded token: products, rotations, cache writes and attention in one kernel
-            out = self.decode_input(x, self.wq.weight, getattr(self.wq, "weight_scale", None), self.wk.weight,
-                                    getattr(self.wk, "weight_scale", None), self.wv.weight,
-                                    getattr(self.wv, "weight_scale", None), self.wq.int8_activations, cos, sin,
-                                    key_cache, value_cache, cache_index, bias)
-            return self.wo(out)
+        if x.shape[1] == 1 and not self.training and self.decode.fits(self.wq, self.wk, self.wv, self.wo):
+            # one decoded token: products, rotations, cache writes, attention and output in one kernel
+            return self.decode(x, self.wq.weight, getattr(self.wq, "weight_scale", None), self.wk.weight,
+                               getattr(self.wk, "weight_scale", None), self.wv.weight,
+                               getattr(self.wv, "weight_scale", None), self.wo.weight,
+                               getattr(self.wo, "weight_scale", None), self.wq.int8_activations, cos, sin,
+                               key_cache, value_cache, cache_index, bias)
         query = self.rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
         key = self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin)
         value = split_heads(self.wv(x), self.kv_heads)
