@@ -93,8 +93,11 @@ def test_lora_adapted_projections_take_the_unfused_decode_path():
     attention = adapted.model.layers[0].attention
     assert not attention.decode.fits(attention.wq, attention.wk, attention.wv, attention.wo)
     mlp = adapted.model.layers[0].feed_forward
-    assert not mlp.decode.fits(mlp.w1, mlp.w3, mlp.w2) or not any(
+    token = ms.Tensor(np.zeros((1, 1, mlp.w1.in_features), np.float32))
+    assert not mlp.decode.fits(token, mlp.w1, mlp.w3, mlp.w2) or not any(
         "lora" in name for name, _ in mlp.parameters_and_names())
+    prompt = ms.Tensor(np.zeros((2, 9, mlp.w1.in_features), np.float32))  # 18 rows: a prefill, unfused
+    assert not mlp.decode.fits(prompt, mlp.w1, mlp.w3, mlp.w2)
 
 
 def test_the_gqa_fixture_really_is_gqa_sharded_and_scaled():

@@ -14,6 +14,15 @@ from .. import kernels
 SMALL_MATMUL_ROWS = 16
 
 
+def leading_rows(x) -> int:
+    """How many rows (tokens) x [..., features] holds: the product of its leading dimensions (static in
+    graph mode, so the choice of kernel is made at compile time)."""
+    rows = 1
+    for size in x.shape[:-1]:
+        rows *= size
+    return rows
+
+
 def dynamic_int8_matmul(x, weight, scale, bias=None):
     """x [..., in] @ int8 weight[out, in]^T with x quantised per row as it runs (MindSpore's ops: what
     SmallMatMulW8A8 computes when mf's kernels are off). The integer products are exact in float32 while
@@ -117,10 +126,7 @@ class Linear(QuantizableWeight, nn.Cell):
             if self.bias is not None:
                 return self.w8a8(x, self.weight, scale, self.bias)
             return self.w8a8(x, self.weight, scale)
-        rows = 1
-        for size in shape[:-1]:
-            rows *= size
-        if scale is not None and self.small_int8 is not None and rows <= SMALL_MATMUL_ROWS:
+        if scale is not None and self.small_int8 is not None and leading_rows(x) <= SMALL_MATMUL_ROWS:
             # decoding with int8 weights: one kernel for product, scale and bias, on x's own shape (each
             # kernel launch costs ~30 us on CPU, a sizeable part of a decoded token's time)
             if self.bias is not None:
@@ -184,8 +190,8 @@ class DecodeGatedFeedForward(nn.Cell):
     """A decoded token's gated feed-forward, down(silu(gate(x)) * up(x)), in one kernel (GatedFeedForward*)
     where the unfused layer launches four (each ~15-30 us in MindSpore's CPU runtime); for inputs of up to
     SMALL_MATMUL_ROWS rows. Weights come as the Linear layers hold them (float32 with scales None, or int8
-    with per-row scales; dynamic_int8: their int8_activations). fits(gate, up, down): kernels built and plain
-    Linear layers without bias (not LoRA-adapted nor split by tensor parallelism)."""
+    with per-row scales; dynamic_int8: their int8_activations). fits(x, gate, up, down): few enough rows in x,
+    kernels built and plain Linear layers without bias (not LoRA-adapted nor split by tensor parallelism)."""
 
     def __init__(self):
         super().__init__()
@@ -194,9 +200,10 @@ class DecodeGatedFeedForward(nn.Cell):
         self.int8 = kernels.op("gated_feed_forward_int8")
         self.dynamic_int8 = kernels.op("gated_feed_forward_w8a8")
 
-    def fits(self, gate, up, down) -> bool:
+    def fits(self, x, gate, up, down) -> bool:
         plain = gate.plain_product and up.plain_product and down.plain_product
-        return self.float32 is not None and plain and gate.bias is None and up.bias is None and down.bias is None
+        unbiased = gate.bias is None and up.bias is None and down.bias is None
+        return self.float32 is not None and leading_rows(x) <= SMALL_MATMUL_ROWS and plain and unbiased
 
     def construct(self, x, gate, gate_scale, up, up_scale, down, down_scale, dynamic_int8):
         if gate_scale is None:

@@ -10,7 +10,6 @@ from mindspore import nn, ops
 from mf.models import CausalLM, DecoderModel, PreNormBlock
 from mf.nn import DecodeGatedFeedForward, DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, \
     RotaryDecodeAttention, SwiGLU, merge_heads, rotary_tables, split_heads
-from mf.nn.layers import SMALL_MATMUL_ROWS
 
 from .configuration import LlamaConfig
 
@@ -65,10 +64,7 @@ class LlamaFeedForward(nn.Cell):
         self.decode = DecodeGatedFeedForward()
 
     def construct(self, x):
-        rows = 1
-        for size in x.shape[:-1]:
-            rows *= size
-        if rows <= SMALL_MATMUL_ROWS and not self.training and self.decode.fits(self.w1, self.w3, self.w2):
+        if not self.training and self.decode.fits(x, self.w1, self.w3, self.w2):
             # a decoded token: gate, up, silu * up and down in one kernel
             return self.decode(x, self.w1.weight, getattr(self.w1, "weight_scale", None), self.w3.weight,
                                getattr(self.w3, "weight_scale", None), self.w2.weight,
