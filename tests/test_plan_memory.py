@@ -28,17 +28,25 @@ MODELS = {
 
 
 @functools.lru_cache(maxsize=None)
-def measured_mb(preset, batch, recompute=False, **overrides) -> float:
+def measurement(preset, batch, recompute=False, **overrides) -> dict:
     result = subprocess.run([sys.executable, str(SCRIPT), preset, str(batch), str(LENGTH), "1" if recompute else "0",
                              json.dumps(overrides)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def measured_mb(preset, batch, recompute=False, **overrides) -> float:
+    report = measurement(preset, batch, recompute, **overrides)
     return report["peak_mb"] - report["before_mb"]
 
 
 def estimated_mb(preset, batch, recompute=False, **overrides) -> float:
+    """mf plan's estimate for the optimizer path the measurement ran (mf's in-place AdamW kernel, or
+    MindSpore's Adam with its gradient-sized temporaries when the kernels are off)."""
+    in_place = measurement(preset, batch, recompute, **overrides)["in_place_update"]
     shape = AutoConfig.from_pretrained(preset, **overrides).transformer_shape()
-    e = estimate(shape, Layout(recompute=recompute), Hardware(devices=1, device_memory=1e12), LENGTH, batch)
+    hardware = Hardware(devices=1, device_memory=1e12, in_place_update=in_place)
+    e = estimate(shape, Layout(recompute=recompute), hardware, LENGTH, batch)
     return e.total_memory / 2 ** 20
 
 

@@ -137,6 +137,64 @@ Trainer(model=model, args=args, train_dataset=blocks, callbacks=[SlowAfterEight(
 '''
 
 
+def numpy_adamw(param, m, v, grad, step, lr, weight_decay, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Decoupled decay, then MindSpore's Adam (its documented formula): the reference for mf's AdamW."""
+    param = param * (1 - lr * weight_decay)
+    m = m + (grad - m) * (1 - beta1)
+    v = v + (grad * grad - v) * (1 - beta2)
+    step_size = lr * np.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+    return param - step_size * m / (np.sqrt(v) + eps), m, v
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["kernel", "mindspore-adam"])
+def test_adamw_step_is_adam_with_clipping_and_decoupled_decay_on_matrices(fused):
+    """Three TrainStep updates equal numpy's AdamW on gradients taken before each step, clipped by their global
+    norm (max_grad_norm small enough that clipping acts), with decay on matrices only. The fused kernel writes
+    parameters in place, so a wrong order (an update before a backward product read the weight) fails too."""
+    from mf.trainer.optim import AdamW, build_optimizer
+    from mf.trainer.step import NextTokenLoss, TrainStep
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model = tiny_model(seed=3)
+    model.set_train(True)
+    # eps near sqrt(v): where eps goes (before or after the bias correction of v) shows
+    args = TrainingArguments(learning_rate=0.01, weight_decay=0.1, adam_epsilon=1e-4)
+    optimizer, decayed = build_optimizer(model.trainable_params(), args)
+    assert isinstance(optimizer, AdamW) and decayed == []
+    if not fused:
+        optimizer.fused = None
+    elif optimizer.fused is None:
+        pytest.skip("mf's kernels are unavailable here")
+    max_grad_norm = 0.05
+    step = TrainStep(NextTokenLoss(model), optimizer, decayed, max_grad_norm, args.weight_decay, 1)
+    gradients = ms.value_and_grad(NextTokenLoss(model), None, optimizer.parameters)
+    ids = Tensor(np.random.default_rng(0).integers(0, 97, (2, 9)).astype(np.int32))
+    inputs, labels, scale = ids[:, :-1], ids[:, 1:], Tensor(np.float32(16))
+    params = [p.asnumpy() for p in optimizer.parameters]
+    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    decays = [p.ndim >= 2 for p in params]
+    for t in (1, 2, 3):
+        _, grads = gradients(scale, inputs, labels)
+        grads = [g.asnumpy().astype(np.float64) for g in grads]
+        norm = np.sqrt(sum((g * g).sum() for g in grads))
+        assert norm > max_grad_norm  # clipping acts
+        coefficient = min(max_grad_norm / (norm + 1e-6), 1.0)
+        updated = [numpy_adamw(p.astype(np.float64), m, v, g * coefficient, t, 0.01, 0.1 if decay else 0.0,
+                               eps=1e-4)
+                   for p, (m, v), g, decay in zip(params, moments, grads, decays)]
+        params = [u[0] for u in updated]
+        moments = [(u[1], u[2]) for u in updated]
+        step(scale, True, inputs, labels)[0].asnumpy()
+        for reference, param in zip(params, optimizer.parameters):
+            np.testing.assert_allclose(param.asnumpy(), reference, rtol=1e-4, atol=2e-6, err_msg=param.name)
+        params = [p.asnumpy() for p in optimizer.parameters]  # go on from mf's own values: no drift builds up
+    for (m, v), m_param, v_param in zip(moments, optimizer.moment1, optimizer.moment2):
+        np.testing.assert_allclose(m_param.asnumpy(), m, rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(v_param.asnumpy(), v, rtol=1e-4, atol=1e-9)
+    assert float(optimizer.beta1_power.asnumpy()) == pytest.approx(0.9 ** 3)
+    assert int(optimizer.global_step.asnumpy()[0]) == 3
+
+
 def _losses_by_step(output_dir):
     return {r["step"]: r["loss"] for r in read_metrics(output_dir) if "loss" in r}
 

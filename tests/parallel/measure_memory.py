@@ -45,7 +45,8 @@ def main():
     # the high-water mark of this program's memory: ru_maxrss would also count the parent's memory
     # at fork time (it survives exec), VmHWM starts afresh with the program
     peak = status_mb("VmHWM")
-    print(json.dumps({"before_mb": before, "peak_mb": peak, "parameters": model.num_parameters()}))
+    print(json.dumps({"before_mb": before, "peak_mb": peak, "parameters": model.num_parameters(),
+                      "in_place_update": getattr(optimizer, "fused", None) is not None}))
 
 
 if __name__ == "__main__":

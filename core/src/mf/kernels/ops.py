@@ -125,6 +125,10 @@ def build(name, library):
             return apply_mask(dout, seed, threshold), ops.zeros_like(seed), ops.zeros_like(threshold)
 
         return _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32, bprop)
+    if name == "adamw_update":  # writes param, m and v (inputs 0-2) in place; the output is a [1] token
+        update = _custom(library, "AdamWUpdate", lambda p, m, v, g, s: [1], lambda p, m, v, g, s: f32)
+        update.add_prim_attr("side_effect_mem", True)
+        return update
     if name == "sum_of_squares":
         return _custom(library, "SumOfSquares", lambda x: [1], lambda x: f32)
     raise KeyError(f"no kernel named {name}")

@@ -1,7 +1,8 @@
 """`mf plan`: per-device memory and step time of candidate parallel layouts, and a recommendation.
 
 The estimates follow what mf runs:
-- weights, gradients, AdamW's two moments and two gradient-sized step temporaries per parameter, the moments (and, in mixed
+- weights, gradients, AdamW's two moments and two gradient-sized step temporaries per parameter (none where
+  mf's in-place AdamW kernel runs; two of a tied embedding's size in its backward pass), the moments (and, in mixed
   precision, the fp32 master weights) split over data-parallel ranks by optimizer_shard (ZeRO-1),
   plus a gradient accumulation buffer when there is more than one micro-batch without a pipeline;
 - model_parallel splits the blocks' projections and the vocabulary (Megatron's layout), norms and
@@ -43,6 +44,9 @@ class Hardware:
     intra_node_gbps: float = 100.0  # GB/s per device inside a node
     inter_node_gbps: float = 25.0   # GB/s per device between nodes
     reserve: float = 0.1          # share of device memory kept for the framework's workspace
+    # True where mf's AdamW kernel runs (the CPU with mf.kernels): it clips, decays and steps each parameter in
+    # place, with no gradient-sized temporaries; elsewhere MindSpore's Adam needs two (see estimate)
+    in_place_update: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,13 @@ def estimate(shape: TransformerShape, layout: Layout, hardware: Hardware, seq_le
         }
         if layout.accumulation > 1:
             memory["accumulation"] = params * sizes["grad"]
-        # mf's step writes the clipped gradients to a new buffer and AdamW's update needs one more of
-        # gradient size; both are alive at the optimizer step (measured: tests/test_plan_memory.py)
-        memory["temporaries"] = 2 * params * sizes["grad"]
+        # without the in-place kernel, mf's step writes the clipped gradients to a new buffer and the decay one
+        # more of parameter size, both alive at the optimizer step; a tied embedding's gradient is the sum of
+        # two partial ones (lookup and head), alive together in the backward pass. The larger of the two peaks
+        # (measured: tests/test_plan_memory.py).
+        optimizer_step = 0.0 if hardware.in_place_update else 2 * params
+        tied_rows = shape.vocab_rows(mp) if shape.tied_embeddings and first and last else 0
+        memory["temporaries"] = max(optimizer_step, 2 * tied_rows * shape.hidden_size) * sizes["grad"]
         # activations, in elements
         block_inputs = shape.hidden_size * layers * micro_tokens
         one_block = layer_acts * micro_tokens

@@ -9,6 +9,8 @@ import numpy as np
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 from mindspore.communication import GlobalComm
 
+from ..trainer.optim import AdamW
+
 
 class ShardedAdamW(nn.Cell):
     """AdamW whose state is split over the data-parallel group; called with the full gradients."""
@@ -27,29 +29,24 @@ class ShardedAdamW(nn.Cell):
             shards.append(Parameter(Tensor(flat[rank * chunk:(rank + 1) * chunk]), name=f"shard.{param.name}"))
             decayed.append(args.weight_decay > 0 and len(param.shape) >= 2)
         self.layout = tuple(layout)
-        self.decayed = tuple(decayed)
         self.shards = ParameterTuple(shards)
-        self.inner = nn.Adam(self.shards, learning_rate=args.learning_rate, beta1=args.adam_beta1,
-                             beta2=args.adam_beta2, eps=args.adam_epsilon, weight_decay=0.0)
-        self.weight_decay = args.weight_decay
+        self.inner = AdamW(self.shards, args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon,
+                           args.weight_decay, [shard for shard, decays in zip(shards, decayed) if decays])
         self.reduce = ops.AllReduce(ops.ReduceOp.SUM, group or GlobalComm.WORLD_COMM_GROUP)
 
     @property
     def learning_rate(self):
         return self.inner.learning_rate
 
-    def construct(self, grads):
+    def construct(self, grads, coefficient):
+        """grads: the full (summed) gradients; coefficient: their clipping factor."""
         shard_grads = ()
         for grad, (size, chunk, start) in zip(grads, self.layout):
             flat = ops.pad(grad.reshape(-1), [0, chunk * self.parts - size])
             shard_grads = shard_grads + (flat[start:start + chunk],)
-        keep = 1.0 - self.inner.learning_rate * self.weight_decay
-        for shard, decayed in zip(self.shards, self.decayed):
-            if decayed:
-                ops.assign(shard, shard * keep)
-        self.inner(shard_grads)
+        updated = self.inner(shard_grads, coefficient)
         for param, shard, (size, chunk, start) in zip(self.parameters, self.shards, self.layout):
-            padded = ops.pad(shard, [start, chunk * self.parts - start - chunk])
+            padded = ops.pad(ops.depend(shard, updated), [start, chunk * self.parts - start - chunk])
             ops.assign(param, self.reduce(padded)[:size].reshape(param.shape))
         return True
 

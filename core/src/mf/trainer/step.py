@@ -11,6 +11,8 @@ from mindspore import ParameterTuple, nn, ops
 
 from .. import kernels
 from ..nn.losses import IGNORE_INDEX, TokenCrossEntropy
+from ..parallel.zero import ShardedAdamW
+from .optim import AdamW
 
 
 class NextTokenLoss(nn.Cell):
@@ -52,15 +54,24 @@ class ModelForward(nn.Cell):
 
 
 class ApplyUpdate(nn.Cell):
-    """Clip the gradients by their global norm, apply decoupled weight decay, step the optimizer."""
+    """Clip the gradients by their global norm, apply decoupled weight decay, step the optimizer (AdamW and
+    ShardedAdamW do the first two themselves, given the clipping coefficient)."""
 
     def __init__(self, optimizer, decayed_params, weight_decay, max_grad_norm):
         super().__init__(auto_prefix=False)
         self.optimizer = optimizer
         self.decayed = ParameterTuple(decayed_params) if decayed_params else None
         self.weight_decay, self.max_grad_norm = weight_decay, max_grad_norm
+        self.takes_coefficient = isinstance(optimizer, (AdamW, ShardedAdamW))
 
     def construct(self, grads, norm):
+        if self.takes_coefficient:
+            # AdamW scales, decays and steps in one pass, in place; every update waits for every gradient,
+            # so no backward product reads a parameter that was already updated
+            coefficient = ops.ones((), ms.float32)
+            if self.max_grad_norm > 0:
+                coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
+            return ops.depend(norm, self.optimizer(grads, ops.depend(coefficient, grads)))
         if self.max_grad_norm > 0:
             coefficient = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
             grads = tuple(g * coefficient for g in grads)
