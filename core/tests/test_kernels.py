@@ -195,6 +195,21 @@ def test_rotary_matches_unfused_and_rotates_gradients_back(x_shape, angle_shape)
     np.testing.assert_allclose(da[0].asnumpy(), db[0].asnumpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [ms.float64, ms.float16])
+def test_a_tensor_that_is_not_float32_is_refused_not_misread(dtype):
+    """The kernels read float inputs as float32; a float64 tensor used to come back as silent garbage."""
+    from mf.errors import MFError
+
+    with pytest.raises(MFError, match=r"GeluTanhForward: input 0 is Float(64|16).*astype\(mindspore.float32\)"):
+        kernels.op("gelu_tanh")(Tensor(np.ones((2, 3)), dtype))
+    with pytest.raises(MFError, match=r"SmallMatMulInt8: input 0 is Float"):  # int8 weights pass the check
+        kernels.op("small_matmul_int8")(Tensor(np.ones((1, 4)), dtype), Tensor(np.ones((3, 4), np.int8)),
+                                         Tensor(np.ones(3, np.float32)))
+    values = kernels.op("small_matmul_int8")(Tensor(np.ones((1, 4), np.float32)), Tensor(np.ones((3, 4), np.int8)),
+                                             Tensor(np.full(3, 0.5, np.float32)))
+    np.testing.assert_allclose(values.asnumpy(), [[2.0, 2.0, 2.0]])
+
+
 def test_disabled_by_environment(monkeypatch):
     monkeypatch.setenv("MF_KERNELS", "0")
     assert kernels.op("gelu_tanh") is None

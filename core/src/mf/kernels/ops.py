@@ -2,10 +2,30 @@
 import mindspore as ms
 from mindspore import ops
 
+from ..errors import MFError
+
+
+# The kernels read floating-point inputs as float32 (int8 weights, int32 indices and int64 seeds are integers):
+# a Custom op checks nothing, so a float64 tensor would be read as twice as many wrong float32 values
+_NOT_FLOAT32 = (ms.float64, ms.float16, ms.bfloat16)
+
+
+def _checked_dtypes(function, out_dtype):
+    def infer(*dtypes):
+        for position, dtype in enumerate(dtypes):
+            element = dtype.element_type() if hasattr(dtype, "element_type") else dtype
+            if element in _NOT_FLOAT32:
+                raise MFError(f"mf kernel {function}: input {position} is {element}, but mf's CPU kernels compute in "
+                              f"float32; cast it with .astype(mindspore.float32) (or set MF_KERNELS=0 to use "
+                              f"MindSpore's own ops)")
+        return out_dtype(*dtypes)
+
+    return infer
+
 
 def _custom(library, function, out_shape, out_dtype, bprop=None):
-    return ops.Custom(f"{library}:{function}", out_shape=out_shape, out_dtype=out_dtype, func_type="aot",
-                      bprop=bprop)
+    return ops.Custom(f"{library}:{function}", out_shape=out_shape, out_dtype=_checked_dtypes(function, out_dtype),
+                      func_type="aot", bprop=bprop)
 
 
 def _rows(shape):
