@@ -27,6 +27,7 @@ the store (written whole, then renamed; a SHA-256 beside it is checked before ea
     MF_COMPILE_CACHE=0                    off everywhere
     mf.compile_cache.enable(directory)    the same from Python, before the first graph is compiled
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -123,6 +124,24 @@ def enable(directory=None) -> bool:
 
         atexit.register(shutil.rmtree, staging, True)
     return True
+
+
+@contextlib.contextmanager
+def graph_mode():
+    """Run the enclosed calls compiled as whole graphs (the fast path on CPU: a Cell called in PyNative mode
+    runs its jit graph through PyNative's executor, ~1-2 ms more per SmolLM2 decode step), then restore the
+    mode. The store is enabled first when the environment asks for it."""
+    import mindspore as ms
+
+    enable_from_environment()
+    previous = ms.get_context("mode")
+    if previous != ms.GRAPH_MODE:
+        ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        yield
+    finally:
+        if previous != ms.GRAPH_MODE:
+            ms.set_context(mode=previous)
 
 
 def enable_from_environment(default: bool = False) -> bool:

@@ -12,6 +12,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 
+from ..compile_cache import graph_mode
+
 PREFILL_BUCKET = 16
 CACHE_BUCKET = 64
 MAX_RUNNERS_PER_MODEL = 3
@@ -55,8 +57,9 @@ class CachedDecoder(nn.Cell):
     def step(self, input_ids: np.ndarray, slot_mask: np.ndarray, position_ids: np.ndarray, cache_index: int):
         """Run one prefill or decode call; returns logits as numpy [B, vocab]."""
         self.compiled_shapes.add(input_ids.shape)
-        logits = self(Tensor(input_ids.astype(np.int32)), Tensor(slot_mask.astype(np.float32)),
-                      Tensor(position_ids.astype(np.int32)), Tensor(cache_index, ms.int32))
+        with graph_mode():  # whatever the caller's mode: the graph runs without PyNative's executor around it
+            logits = self(Tensor(input_ids.astype(np.int32)), Tensor(slot_mask.astype(np.float32)),
+                          Tensor(position_ids.astype(np.int32)), Tensor(cache_index, ms.int32))
         return logits.asnumpy().reshape(input_ids.shape[0], -1)
 
     def reorder(self, rows: np.ndarray):

@@ -1,5 +1,4 @@
 """Trainer: train, finetune, evaluate and predict, as in the tutorial."""
-import contextlib
 import math
 import time
 from pathlib import Path
@@ -26,25 +25,10 @@ from .optim import (build_optimizer, learning_rate_at, load_optimizer_state, opt
                     set_learning_rate)
 from .step import EvalStep, NextTokenLoss, TrainStep
 from ..fileio import user_path
+from ..compile_cache import graph_mode
 
 # encoder tasks pad every example to this many tokens unless TrainingArguments.seq_length says otherwise
 ENCODER_SEQ_LENGTH = 128
-
-
-@contextlib.contextmanager
-def graph_mode():
-    """Run the enclosed steps compiled as whole graphs (the fast path on CPU), then restore the mode."""
-    from .. import compile_cache
-
-    compile_cache.enable_from_environment()
-    previous = ms.get_context("mode")
-    if previous != ms.GRAPH_MODE:
-        ms.set_context(mode=ms.GRAPH_MODE)
-    try:
-        yield
-    finally:
-        if previous != ms.GRAPH_MODE:
-            ms.set_context(mode=previous)
 
 
 class Trainer:
