@@ -53,7 +53,7 @@ class AdamW(nn.Cell):
         self.beta1_power = Parameter(Tensor(1.0, ms.float32), name="beta1_power")
         self.beta2_power = Parameter(Tensor(1.0, ms.float32), name="beta2_power")
         self.global_step = Parameter(Tensor([0], ms.int32), name="global_step")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1, self.beta2 = float(beta1), float(beta2)
         self.weight_decay = float(weight_decay)
         decayed_ids = {id(p) for p in decayed}
         self.decays = tuple(id(p) in decayed_ids and self.weight_decay > 0 for p in params)
