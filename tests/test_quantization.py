@@ -11,7 +11,7 @@ from mindspore import Tensor
 from mf import AutoConfig, AutoModel, Trainer, TrainingArguments
 from mf import kernels
 from mf.errors import ConfigError, MFError, WeightsError
-from mf.nn.layers import Linear, WeightMatMul, dynamic_int8_matmul, quantize_rows
+from mf.nn.layers import SMALL_MATMUL_ROWS, Linear, WeightMatMul, dynamic_int8_matmul, quantize_rows
 from mf.testing import isolate_caches
 
 CAUSAL_LMS = ["gpt2_tiny", "llama_tiny", "bloom_tiny", "pangualpha_tiny", "glm_tiny"]
@@ -36,16 +36,79 @@ def test_rows_round_to_int8_with_the_largest_entry_exact():
     assert np.all(values[4] == 0) and np.abs(values).max() == 127
 
 
-@pytest.mark.skipif(kernels.op("small_matmul_int8") is None, reason="mf's CPU kernels are not built here")
+def int16_rows_reference(x, values, scale):
+    """numpy's weight-only int8 product as the streaming kernel computes it: each row of x rounded to 16 bits
+    (q = round(x * 32767 / max |row|) in double, the scale max |row| / 32767 in float32, as the kernel does),
+    exact integer sums with the int8 values, then both scales."""
+    x = np.asarray(x, np.float32)
+    peak = np.abs(x).max(axis=-1, keepdims=True)
+    row_scale = np.where(peak > 0, peak / np.float32(32767), np.float32(1)).astype(np.float32)
+    inverse = np.where(peak > 0, 32767.0 / np.maximum(peak, 1e-30).astype(np.float64), 1.0)
+    q = np.rint(x.astype(np.float64) * inverse).astype(np.int64)
+    return (q @ values.astype(np.int64).T) * row_scale.astype(np.float64) * scale.astype(np.float64)
+
+
+def weight_only_reference(x, values, scale):
+    """What a weight-only int8 product of x [rows, in] gives: the streaming kernel's 16-bit rows for few rows
+    (with mf's kernels), else x times the dequantised matrix."""
+    if kernels.op("small_matmul_int8") is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
+        return int16_rows_reference(x, values, scale)
+    return x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+
+
 @pytest.mark.parametrize("rows", [1, 3, 8, 16, 17, 40])
-def test_int8_products_equal_numpy_on_the_stored_values(rows):
-    """Few rows take the streaming int8 kernel, more the dequantised matrix; both equal x @ (values * scale)^T."""
-    rng = np.random.default_rng(rows)
-    values, scale = quantize_rows(rng.standard_normal((67, 45)).astype(np.float32))  # 67: not a multiple of 4
-    x = rng.standard_normal((rows, 45)).astype(np.float32)
-    expected = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+@pytest.mark.parametrize("width", [45, 130])  # under one 32-wide step, and four steps and a tail
+def test_int8_products_equal_numpy_on_the_stored_values(rows, width):
+    """Few rows take the streaming int8 kernel (x rounded per row to 16 bits, exact integer sums), more the
+    dequantised matrix; both equal numpy's arithmetic, and stay within x's rounding of the float product."""
+    rng = np.random.default_rng(rows * width)
+    values, scale = quantize_rows(rng.standard_normal((67, width)).astype(np.float32))  # 67: not a multiple of 4
+    x = (rng.standard_normal((rows, width)) * np.linspace(0.1, 3, rows)[:, None]).astype(np.float32)
+    if rows > 1:
+        x[0, :] = 0.0  # an all-zero row: scale 1, products 0
     out = WeightMatMul()(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+    expected = weight_only_reference(x, values, scale)
+    kernel = kernels.op("small_matmul_int8") is not None and rows <= SMALL_MATMUL_ROWS
+    # the kernel's integer sums are exact (float32 rounding of the result only); MindSpore's GEMM sums in float32
+    np.testing.assert_allclose(out, expected, **(dict(rtol=2e-6, atol=1e-6) if kernel else dict(rtol=1e-5, atol=1e-4)))
+    assert rows == 1 or np.all(out[0] == 0)
+    # rounding x to 16 bits moves each product by at most half a step of x per term
+    exact = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+    half_step = np.abs(x).max(axis=1, keepdims=True) / 32767 / 2
+    bound = half_step * (np.abs(values) * scale[:, None]).sum(axis=1)
+    assert np.all(np.abs(out - exact) <= bound + 1e-5 * np.abs(exact) + 1e-6)
+
+
+@pytest.mark.skipif(kernels.op("small_matmul_int8") is None, reason="mf's CPU kernels are not built here")
+def test_a_row_of_the_int8_kernel_does_not_depend_on_the_rest_of_the_batch():
+    """Exact integer sums: a row's result is the same alone, in a batch of 8 or of 5 (other row blocks)."""
+    rng = np.random.default_rng(3)
+    values, scale = quantize_rows(rng.standard_normal((36, 576)).astype(np.float32))
+    x = (rng.standard_normal((8, 576)) * np.arange(1, 9)[:, None]).astype(np.float32)
+    matmul = WeightMatMul()
+    batch = matmul(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
+    five = matmul(Tensor(x[3:]), Tensor(values), Tensor(scale)).asnumpy()
+    for row in (0, 5, 7):
+        alone = matmul(Tensor(x[row:row + 1]), Tensor(values), Tensor(scale)).asnumpy()
+        assert np.array_equal(alone[0], batch[row])
+    assert np.array_equal(five, batch[3:])
+
+
+@pytest.mark.skipif(kernels.op("small_matmul_int8") is None, reason="mf's CPU kernels are not built here")
+def test_int8_kernel_sums_past_the_int32_range_stay_exact():
+    """8200 columns of the largest values (32767 * 127 each) sum to 3.4e10, past int32: the kernel moves its
+    sums to int64 every 8192 columns."""
+    width = 8200
+    values = np.full((5, width), 127, np.int8)
+    values[1] = -127
+    values[2, ::2] = -127  # alternating signs: the exact sum is small
+    scale = np.ones(5, np.float32)
+    x = np.full((2, width), 3.0, np.float32)
+    out = WeightMatMul()(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
+    expected = int16_rows_reference(x, values, scale)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_allclose(out[:, 0], 3.0 * 127 * width, rtol=1e-6)
+    np.testing.assert_allclose(out[:, 1], -3.0 * 127 * width, rtol=1e-6)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -60,7 +123,7 @@ def test_a_quantised_linear_adds_its_bias_on_any_leading_shape(shape, bias):
     layer.quantize_weights()
     values, scale = layer.weight.asnumpy(), layer.weight_scale.asnumpy()
     x = rng.standard_normal((*shape, 45)).astype(np.float32)
-    expected = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+    expected = weight_only_reference(x.reshape(-1, 45), values, scale).reshape(*shape, 67)
     if bias:
         expected = expected + layer.bias.asnumpy()
     out = layer(Tensor(x)).asnumpy()
