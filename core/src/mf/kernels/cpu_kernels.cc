@@ -1151,6 +1151,79 @@ int AttentionBackward(int, void **params, int *ndims, int64_t **shapes, const ch
 // skipped: their softmax weight is exactly 0 in float32 either way.
 constexpr float kMaskSkip = -1e8f;
 
+// One query head over its key/value head's cache rows: softmax(scale * q . keys + bias) . values -> out [dim];
+// weights [slots] is scratch. Slots masked by the bias are skipped when the head sees any slot at all.
+// kVectors > 0: dim = 16 * kVectors with AVX-512, the query and the output held in registers while the cache rows
+// stream (one horizontal sum per key); 0: any dim, plain loops.
+extern "C++" {
+template <int kVectors>
+static void attend_head(const float *query, const float *keys, const float *values, const float *row_bias,
+                        int64_t slots, int64_t dim, float scale, float *weights, float *out) {
+  bool any_visible = false;
+  for (int64_t l = 0; l < slots && !any_visible; ++l) any_visible = row_bias[l] > kMaskSkip;
+#if defined(__AVX512F__)
+  __m512 qv[kVectors > 0 ? kVectors : 1];
+  for (int v = 0; v < kVectors; ++v) qv[v] = _mm512_loadu_ps(query + 16 * v);
+#endif
+  float peak = -std::numeric_limits<float>::infinity();
+  for (int64_t l = 0; l < slots; ++l) {
+    if (any_visible && row_bias[l] <= kMaskSkip) {
+      weights[l] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    const float *key = keys + l * dim;
+    float dot = 0.f;
+#if defined(__AVX512F__)
+    if (kVectors > 0) {
+      __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(key));
+      for (int v = 1; v < kVectors; ++v) acc = _mm512_fmadd_ps(qv[v], _mm512_loadu_ps(key + 16 * v), acc);
+      dot = _mm512_reduce_add_ps(acc);
+    } else
+#endif
+    {
+#pragma omp simd reduction(+ : dot)
+      for (int64_t t = 0; t < dim; ++t) dot += query[t] * key[t];
+    }
+    weights[l] = dot * scale + row_bias[l];
+    peak = std::max(peak, weights[l]);
+  }
+  // the probabilities in one vectorised pass (exp through glibc's vector maths). More than 87 below the peak a
+  // weight is under float32's smallest normal number against the peak's 1: it cannot change the sum, and
+  // subnormal arithmetic is many times slower, so it is 0 (and its value row is not read)
+  float total = 0.f;
+#pragma omp simd reduction(+ : total)
+  for (int64_t l = 0; l < slots; ++l) {
+    const float shifted = std::max(weights[l] - peak, -88.f);
+    const float p = shifted < -87.f ? 0.f : std::exp(shifted);
+    weights[l] = p;
+    total += p;
+  }
+  const float inverse = 1.f / total;
+#if defined(__AVX512F__)
+  if (kVectors > 0) {
+    __m512 acc[kVectors > 0 ? kVectors : 1];
+    for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_setzero_ps();
+    for (int64_t l = 0; l < slots; ++l) {
+      if (weights[l] == 0.f) continue;
+      const __m512 p = _mm512_set1_ps(weights[l]);
+      const float *value = values + l * dim;
+      for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_fmadd_ps(p, _mm512_loadu_ps(value + 16 * v), acc[v]);
+    }
+    for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + 16 * v, _mm512_mul_ps(acc[v], _mm512_set1_ps(inverse)));
+    return;
+  }
+#endif
+  std::fill(out, out + dim, 0.f);
+  for (int64_t l = 0; l < slots; ++l) {
+    if (weights[l] == 0.f) continue;
+    const float p = weights[l], *value = values + l * dim;
+#pragma omp simd
+    for (int64_t t = 0; t < dim; ++t) out[t] += p * value[t];
+  }
+  for (int64_t t = 0; t < dim; ++t) out[t] *= inverse;
+}
+}  // extern "C++"
+
 // bias_shape: the bias's first two sizes (Bb, Hb)
 static int decode_attention(const float *q, const float *k, const float *v, float *key_cache, float *value_cache,
                             int64_t index, const float *bias, const int64_t *bias_shape, float scale, float *o,
@@ -1167,39 +1240,10 @@ static int decode_attention(const float *q, const float *k, const float *v, floa
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < batch * heads; ++bh) {
       const int64_t b = bh / heads, h = bh % heads, g = h / (heads / groups);
-      const float *query = q + bh * dim, *row_bias = bias + b * bias_batch + h * bias_head;
-      const float *keys = key_cache + (b * groups + g) * slots * dim;
-      const float *values = value_cache + (b * groups + g) * slots * dim;
-      bool any_visible = false;
-      for (int64_t l = 0; l < slots && !any_visible; ++l) any_visible = row_bias[l] > kMaskSkip;
-      float peak = -std::numeric_limits<float>::infinity();
-      for (int64_t l = 0; l < slots; ++l) {
-        if (any_visible && row_bias[l] <= kMaskSkip) {
-          weights[l] = -std::numeric_limits<float>::infinity();
-          continue;
-        }
-        const float *key = keys + l * dim;
-        float dot = 0.f;
-#pragma omp simd reduction(+ : dot)
-        for (int64_t t = 0; t < dim; ++t) dot += query[t] * key[t];
-        weights[l] = dot * scale + row_bias[l];
-        peak = std::max(peak, weights[l]);
-      }
-      float *out = o + bh * dim;
-      std::fill(out, out + dim, 0.f);
-      float total = 0.f;
-      for (int64_t l = 0; l < slots; ++l) {
-        // below -87 the weight is under float32's smallest normal number (exp(-87) = 1.6e-38, against the
-        // peak's 1): it cannot change the sum, and subnormal arithmetic is many times slower
-        if (weights[l] - peak < -87.f) continue;
-        const float p = std::exp(weights[l] - peak);
-        total += p;
-        const float *value = values + l * dim;
-#pragma omp simd
-        for (int64_t t = 0; t < dim; ++t) out[t] += p * value[t];
-      }
-      const float inverse = 1.f / total;
-      for (int64_t t = 0; t < dim; ++t) out[t] *= inverse;
+      const float *keys = key_cache + (b * groups + g) * slots * dim, *values = value_cache + (b * groups + g) * slots * dim;
+      const float *row_bias = bias + b * bias_batch + h * bias_head;
+      auto head = dim == 64 ? attend_head<4> : dim == 128 ? attend_head<8> : attend_head<0>;
+      head(q + bh * dim, keys, values, row_bias, slots, dim, scale, weights.data(), o + bh * dim);
     }
   }
   return 0;
