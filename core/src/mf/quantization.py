@@ -2,9 +2,11 @@
 
 Decoding a token reads every weight once, so its speed on a CPU is set by the bytes of the weights. Stored
 as int8 with one float32 scale per output row (symmetric, max |row| / 127), the matrices of every Linear
-layer and the output head take a quarter of the bytes; activations stay float32, and mf's streaming kernel
-widens each int8 row to float in registers (mf/kernels: SmallMatMulInt8). Products with many rows (a
-prompt's prefill) multiply by the dequantised matrix on MindSpore's GEMM.
+layer and the output head take a quarter of the bytes. mf's streaming kernel (mf/kernels: SmallMatMulInt8)
+rounds each activation row to 16 bits as it runs (max |row| / 32767; no measurable cost in perplexity) and
+multiplies int16 by int8 with exact integer sums (AVX-512 VNNI's vpdpwssd where the CPU has it). Products
+with many rows (a prompt's prefill) multiply float32 activations by the dequantised matrix on MindSpore's
+GEMM.
 
     model.quantize("int8")                     # in place; or generate(..., weight_dtype="int8")
     model.save_pretrained(path)                # int8 values + scales; config.json records it

@@ -38,7 +38,8 @@ class WeightMatMul(nn.Cell):
     """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows.
 
     With scale [out], weight holds int8 values of weight-only quantisation (mf.quantization): few rows read
-    them in the streaming kernel (a quarter of the bytes), more rows multiply by the dequantised matrix.
+    them in the streaming kernel (a quarter of the bytes; x rounded per row to 16 bits, exact integer sums),
+    more rows multiply by the dequantised matrix.
     With int8_activations (mf.quantization, activation_dtype="int8") every product quantises x per row
     and multiplies int8 by int8 (SmallMatMulW8A8: VNNI where the CPU has it)."""
 
