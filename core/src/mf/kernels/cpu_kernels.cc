@@ -595,18 +595,9 @@ static void quantize_rows_int16(const float *x, int64_t m, int64_t k, int64_t ld
 }
 
 #if defined(__AVX512BW__)
-// the sums of four int32 vectors, as [sum a, sum b, sum c, sum d] (fewer shuffles than four reductions)
-static inline __m128i sum4_epi32(__m512i a, __m512i b, __m512i c, __m512i d) {
-  const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-  const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-  const __m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-  // each 128-bit lane now holds partial [a, b, c, d] (in the order a, b, c, d): add the four lanes
-  const __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(abcd), _mm512_extracti64x4_epi64(abcd, 1));
-  return _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
-}
-
-// the sums of four int32 vectors as int64 [sum a, sum b, sum c, sum d]: lanes are added in int32 four at a
-// time (which cannot overflow for kInt16Columns columns), then in int64
+// the sums of four int32 vectors as int64 [sum a, sum b, sum c, sum d] (fewer shuffles than four reductions):
+// lanes are added in int32 four at a time (which cannot overflow for kInt16Columns columns of the int16 x int8
+// products, nor for the u8 x s8 ones of rows under ~100k columns), then in int64
 static inline __m256i sum4_epi32_as_epi64(__m512i a, __m512i b, __m512i c, __m512i d) {
   const __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
   const __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
@@ -761,7 +752,7 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
     if (width == 4) {
       const int8_t *wr[4] = {w + j * k, w + (j + 1) * k, w + (j + 2) * k, w + (j + 3) * k};
       // 128 * sum_t w_t per weight row: what the u8 offset added to every product's sum
-      alignas(16) int32_t offset_sum[4];
+      alignas(32) int64_t offset_sum[4];
       {
         const __m512i all_128 = _mm512_set1_epi8(static_cast<char>(0x80));
         __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
@@ -771,7 +762,7 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
           for (int c = 0; c < 4; ++c)
             acc[c] = _mm512_dpbusd_epi32(acc[c], all_128, _mm512_maskz_loadu_epi8(mask, wr[c] + t));
         }
-        _mm_store_si128(reinterpret_cast<__m128i *>(offset_sum), sum4_epi32(acc[0], acc[1], acc[2], acc[3]));
+        _mm256_store_si256(reinterpret_cast<__m256i *>(offset_sum), sum4_epi32_as_epi64(acc[0], acc[1], acc[2], acc[3]));
       }
       const int64_t full = k - k % 64;
       int64_t i = 0;
@@ -804,10 +795,11 @@ static void small_matmul_w8a8(const float *x, const int8_t *w, const float *scal
         }
         if (full < k) step(full, tail_mask(k - full));
         for (int r = 0; r < rows; ++r) {
-          alignas(16) int32_t sums[4];
-          _mm_store_si128(reinterpret_cast<__m128i *>(sums), sum4_epi32(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+          alignas(32) int64_t sums[4];
+          _mm256_store_si256(reinterpret_cast<__m256i *>(sums),
+                             sum4_epi32_as_epi64(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
           for (int c = 0; c < 4; ++c)
-            y[(i + r) * n + j + c] = finish(static_cast<int64_t>(sums[c]) - offset_sum[c], i + r, j + c);
+            y[(i + r) * n + j + c] = finish(sums[c] - offset_sum[c], i + r, j + c);
         }
       }
       continue;
