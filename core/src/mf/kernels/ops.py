@@ -87,14 +87,17 @@ def build(name, library):
             return backward(gate, up, dout)
 
         return _custom(library, "SiluMulForward", lambda g, u: g, lambda g, u: f32, bprop)
-    if name == "small_matmul":
-        data_grad = ops.MatMul()
-        weight_grad = ops.MatMul(transpose_a=True)
+    if name in ("matmul", "small_matmul"):
+        # x [rows, in] W^T with W [out, in]: the blocked GEMM for many rows (training, prefill), the streaming
+        # kernel for a few (decoding); both take their gradients from the blocked GEMM's other two layouts
+        data_grad = _custom(library, "MatMulNN", lambda d, w: d[:-1] + [w[1]], lambda d, w: f32)
+        weight_grad = _custom(library, "MatMulTN", lambda d, x: [d[-1], x[-1]], lambda d, x: f32)
 
         def bprop(x, weight, out, dout):
             return data_grad(dout, weight), weight_grad(dout, x)
 
-        return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
+        kernel = {"matmul": "MatMulNT", "small_matmul": "SmallMatMul"}[name]
+        return _custom(library, kernel, lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
     if name == "small_matmul_int8":  # inference only: quantised weights are not trained
         return _custom(library, "SmallMatMulInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8_bias":

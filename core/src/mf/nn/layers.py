@@ -35,7 +35,8 @@ def dynamic_int8_matmul(x, weight, scale, bias=None):
 
 
 class WeightMatMul(nn.Cell):
-    """x [rows, in] @ weight[out, in]^T, with the streaming kernel for few rows.
+    """x [rows, in] @ weight[out, in]^T: mf's blocked GEMM (kernels' MatMulNT, with its own gradient products;
+    MindSpore's MatMul without mf's kernels), the streaming kernel for few rows.
 
     With scale [out], weight holds int8 values of weight-only quantisation (mf.quantization): few rows read
     them in the streaming kernel (a quarter of the bytes; x rounded per row to 16 bits, exact integer sums),
@@ -47,6 +48,7 @@ class WeightMatMul(nn.Cell):
         super().__init__()
         self.matmul = ops.MatMul(transpose_b=True)
         self.small = kernels.op("small_matmul")
+        self.dense = kernels.op("matmul")
         self.small_int8 = kernels.op("small_matmul_int8")
         self.dequantize = kernels.op("dequantize_int8")
         self.int8_activations = False  # set by mf.quantization.quantize
@@ -59,10 +61,12 @@ class WeightMatMul(nn.Cell):
             if self.small_int8 is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
                 return self.small_int8(x, weight, scale)
             if self.dequantize is not None:
-                return self.matmul(x, self.dequantize(weight, scale))
+                return self.dense(x, self.dequantize(weight, scale))
             return self.matmul(x, weight.astype(ms.float32) * scale.reshape(-1, 1))
         if self.small is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
             return self.small(x, weight)
+        if self.dense is not None:
+            return self.dense(x, weight)
         return self.matmul(x, weight)
 
 
