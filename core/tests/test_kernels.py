@@ -47,6 +47,35 @@ def test_gelu_values_and_gradient(name, approximate):
     assert abs(float(value) - float(ref_value)) < 1e-4
 
 
+@pytest.mark.parametrize("x_shape, out_features", [
+    ((1, 1), 1), ((17, 5), 3),  # smaller than one register tile
+    ((45, 130), 77),  # partial tiles in both directions
+    ((30, 1100), 40),  # two blocks of depth (1024 + 76), the second added to the first
+    ((50, 70), 1600),  # two column blocks (1536 + 64): A's packed blocks kept for the second
+    ((2, 9, 33), 20),  # leading dimensions are rows
+])
+def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):
+    """The blocked GEMM behind Linear (x W^T) and its gradients (dy W, dy^T x), against float64 numpy."""
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    w = RNG.standard_normal((out_features, x_shape[-1])).astype(np.float32)
+    dy = RNG.standard_normal(x_shape[:-1] + (out_features,)).astype(np.float32)
+    fused = kernels.op("matmul")
+    y = fused(Tensor(x), Tensor(w)).asnumpy()
+    _, (dx, dw) = _grad(lambda a, b: (fused(a, b) * Tensor(dy)).sum(), Tensor(x), Tensor(w))
+    x64, w64, dy64 = x.astype(np.float64), w.astype(np.float64), dy.astype(np.float64)
+    rows_x, rows_dy = x64.reshape(-1, x.shape[-1]), dy64.reshape(-1, out_features)
+    # float32 sums of k products: error grows like sqrt(k) times the terms' size
+    tolerance = 1e-6 * np.sqrt(x.shape[-1] * max(out_features, rows_x.shape[0]))
+    np.testing.assert_allclose(y, x64 @ w64.T, rtol=1e-5, atol=tolerance)
+    np.testing.assert_allclose(dx.asnumpy(), dy64 @ w64, rtol=1e-5, atol=tolerance)
+    np.testing.assert_allclose(dw.asnumpy(), rows_dy.T @ rows_x, rtol=1e-5, atol=tolerance)
+
+
+def test_matmul_of_an_empty_inner_dimension_is_zero():
+    y = kernels.op("matmul")(Tensor(np.zeros((3, 0), np.float32)), Tensor(np.zeros((4, 0), np.float32)))
+    assert y.shape == (3, 4) and (y.asnumpy() == 0).all()
+
+
 def test_layer_norm_values_and_gradients():
     x = Tensor(RNG.standard_normal((2, 5, 24)).astype(np.float32) * 2 + 1)
     gamma = Tensor(RNG.standard_normal(24).astype(np.float32))

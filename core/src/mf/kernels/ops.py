@@ -96,8 +96,9 @@ def build(name, library):
         def bprop(x, weight, out, dout):
             return data_grad(dout, weight), weight_grad(dout, x)
 
-        kernel = {"matmul": "MatMulNT", "small_matmul": "SmallMatMul"}[name]
-        return _custom(library, kernel, lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
+        if name == "small_matmul":  # x is [rows, in]
+            return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
+        return _custom(library, "MatMulNT", lambda x, w: x[:-1] + [w[0]], lambda x, w: f32, bprop)
     if name == "small_matmul_int8":  # inference only: quantised weights are not trained
         return _custom(library, "SmallMatMulInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8_bias":
