@@ -1,5 +1,6 @@
-"""GEMM speed on a GPT-2 small training step's products: mf (MindSpore's MatMul, as mf's Linear and its
-gradient call it, in graph mode), PyTorch's torch.mm, and the machine's measured fp32 peak, in one run.
+"""GEMM speed on a GPT-2 small training step's products: mf (its blocked GEMM kernels, as Linear and its
+gradient call them), MindSpore's own MatMul (what mf used before, and uses with MF_KERNELS=0), PyTorch's
+torch.mm, and the machine's measured fp32 peak, in one run.
 
     ./dev python benchmarks/gemm.py [--threads 2] [--repeats 5]
 
@@ -36,15 +37,21 @@ def machine_peak(threads):
 
 
 class Product(nn.Cell):
-    def __init__(self, transpose_a, transpose_b):
+    def __init__(self, product):
         super().__init__()
-        self.matmul = ops.MatMul(transpose_a=transpose_a, transpose_b=transpose_b)
+        self.product = product
 
     def construct(self, a, b):
-        return self.matmul(a, b)
+        return self.product(a, b)
 
 
-def measure_mf(repeats):
+def kernel_product(transpose_a, transpose_b):
+    """mf's kernel for out = op(a) @ op(b) in the layouts of a Linear's three products."""
+    name = {(False, True): "matmul", (False, False): "matmul_input_grad", (True, False): "matmul_weight_grad"}
+    return kernels.op(name[(transpose_a, transpose_b)])
+
+
+def measure(repeats, use_kernels):
     ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE)
     rng = np.random.default_rng(0)
@@ -52,7 +59,8 @@ def measure_mf(repeats):
     for label, a_shape, b_shape, transpose_a, transpose_b in gpt2_step_products():
         a = Tensor(rng.standard_normal(a_shape).astype(np.float32))
         b = Tensor(rng.standard_normal(b_shape).astype(np.float32))
-        product = Product(transpose_a, transpose_b)
+        product = Product(kernel_product(transpose_a, transpose_b) if use_kernels
+                          else ops.MatMul(transpose_a=transpose_a, transpose_b=transpose_b))
         product(a, b).asnumpy()
         times = []
         for _ in range(repeats):
@@ -68,23 +76,34 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if kernels.library() is None:
+        raise SystemExit(f"mf's kernels are not available: {kernels.status()}")
     peak = machine_peak(args.threads)
     torch_results = json.loads(run_reference("_torch_gemm.py", args.threads, args.repeats))
-    mf_results = measure_mf(args.repeats)
+    measured = {"mf": measure(args.repeats, True), "ms": measure(args.repeats, False), "pt": torch_results}
     print(f"GPT-2 small training step products (1024 tokens), {args.threads} threads, medians of {args.repeats}; "
           f"measured fp32 peak {peak:.0f} GFLOP/s")
-    print(f"{'product':34}{'mf GFLOP/s':>11}{'% peak':>8}{'PyTorch':>9}{'% peak':>8}{'mf/PyTorch':>11}")
-    total = {"mf": 0.0, "pt": 0.0, "flops": 0.0}
+    print(f"{'product':34}{'mf GFLOP/s':>11}{'% peak':>8}{'MindSpore':>10}{'% peak':>8}{'PyTorch':>9}{'% peak':>8}"
+          f"{'mf/PyTorch':>11}")
+    # time (in units of 1e-9 s) per product, and per step: a step runs each layer's products 12 times, the head's once
+    nanoseconds = {"layer + head": {side: 0.0 for side in measured}, "step": {side: 0.0 for side in measured}}
+    work = {"layer + head": 0.0, "step": 0.0}
     for label, a_shape, b_shape, transpose_a, transpose_b in gpt2_step_products():
-        mf, pt = mf_results[label], torch_results[label]
-        work = flops(a_shape, b_shape, transpose_a, transpose_b)
-        total["flops"] += work
-        total["mf"] += work / mf
-        total["pt"] += work / pt
-        print(f"{label:34}{mf:11.1f}{mf / peak:8.0%}{pt:9.1f}{pt / peak:8.0%}{mf / pt:10.2f}x")
-    mf_all, pt_all = total["flops"] / total["mf"], total["flops"] / total["pt"]
-    print(f"{'all products of a layer + head':34}{mf_all:11.1f}{mf_all / peak:8.0%}{pt_all:9.1f}{pt_all / peak:8.0%}"
-          f"{mf_all / pt_all:10.2f}x")
+        flop = flops(a_shape, b_shape, transpose_a, transpose_b)
+        times = 1 if label.startswith("LM head") else 12
+        row = {side: measured[side][label] for side in measured}
+        for total, count in (("layer + head", 1), ("step", times)):
+            work[total] += count * flop
+            for side in measured:
+                nanoseconds[total][side] += count * flop / row[side]
+        print(f"{label:34}" + "".join(f"{row[side]:{w}.1f}{row[side] / peak:8.0%}"
+                                      for side, w in (("mf", 11), ("ms", 10), ("pt", 9)))
+              + f"{row['mf'] / row['pt']:10.2f}x")
+    for total, title in (("layer + head", "all products of a layer + head"), ("step", "a step (12 layers + head)")):
+        rate = {side: work[total] / nanoseconds[total][side] for side in measured}  # GFLOP/s
+        print(f"{title:34}" + "".join(f"{rate[side]:{w}.1f}{rate[side] / peak:8.0%}"
+                                      for side, w in (("mf", 11), ("ms", 10), ("pt", 9)))
+              + f"{rate['mf'] / rate['pt']:10.2f}x")
 
 
 if __name__ == "__main__":

@@ -641,17 +641,27 @@ static void pack_a(View a, int rows, int depth, float *out) {
   for (int i0 = 0; i0 < rows; i0 += kTileRows) {
     const int height = std::min(kTileRows, rows - i0);
     float *panel = out + int64_t(i0 / kTileRows) * depth * kTileRows;
-    if (a.col_stride == 1) {  // rows of A contiguous (x W^T, dy W): read along them
-      for (int i = 0; i < height; ++i) {
-        const float *row = a.at(i0 + i, 0);
-        for (int k = 0; k < depth; ++k) panel[k * kTileRows + i] = row[k];
+    int k = 0;
+#if defined(__AVX512F__)
+    static_assert(kTileRows <= 16, "a panel's column is one masked vector");
+    const __mmask16 rows_mask = __mmask16((1u << height) - 1), panel_mask = __mmask16((1u << kTileRows) - 1);
+    if (a.col_stride == 1) {  // rows of A contiguous (x W^T, dy W): 16 x 16 blocks transposed in registers
+      for (; k + 16 <= depth; k += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i) r[i] = i < height ? _mm512_loadu_ps(a.at(i0 + i, k)) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int q = 0; q < 16; ++q) _mm512_mask_storeu_ps(panel + (k + q) * kTileRows, panel_mask, r[q]);
       }
-    } else {  // A = dy^T (dy^T x): columns contiguous
-      for (int k = 0; k < depth; ++k)
-        for (int i = 0; i < height; ++i) panel[k * kTileRows + i] = *a.at(i0 + i, k);
+    } else if (a.row_stride == 1) {  // A = dy^T (dy^T x): a panel's column is contiguous
+      for (; k < depth; ++k)
+        _mm512_mask_storeu_ps(panel + k * kTileRows, panel_mask, _mm512_maskz_loadu_ps(rows_mask, a.at(i0, k)));
     }
-    for (int i = height; i < kTileRows; ++i)
-      for (int k = 0; k < depth; ++k) panel[k * kTileRows + i] = 0.f;
+#endif
+    for (; k < depth; ++k) {
+      int i = 0;
+      for (; i < height; ++i) panel[k * kTileRows + i] = *a.at(i0 + i, k);
+      for (; i < kTileRows; ++i) panel[k * kTileRows + i] = 0.f;
+    }
   }
 }
 

@@ -87,11 +87,15 @@ def build(name, library):
             return backward(gate, up, dout)
 
         return _custom(library, "SiluMulForward", lambda g, u: g, lambda g, u: f32, bprop)
+    if name == "matmul_input_grad":  # dy [rows, out] W, W [out, in]
+        return _custom(library, "MatMulNN", lambda d, w: d[:-1] + [w[1]], lambda d, w: f32)
+    if name == "matmul_weight_grad":  # dy [rows, out]^T x [rows, in]
+        return _custom(library, "MatMulTN", lambda d, x: [d[-1], x[-1]], lambda d, x: f32)
     if name in ("matmul", "small_matmul"):
         # x [rows, in] W^T with W [out, in]: the blocked GEMM for many rows (training, prefill), the streaming
         # kernel for a few (decoding); both take their gradients from the blocked GEMM's other two layouts
-        data_grad = _custom(library, "MatMulNN", lambda d, w: d[:-1] + [w[1]], lambda d, w: f32)
-        weight_grad = _custom(library, "MatMulTN", lambda d, x: [d[-1], x[-1]], lambda d, x: f32)
+        data_grad = build("matmul_input_grad", library)
+        weight_grad = build("matmul_weight_grad", library)
 
         def bprop(x, weight, out, dout):
             return data_grad(dout, weight), weight_grad(dout, x)
