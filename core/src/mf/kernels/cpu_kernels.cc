@@ -533,6 +533,7 @@ constexpr int kTileCols = 2 * kLanes;
 constexpr int kDepth = 1024;                    // k per block: a 14 x 1024 panel of A is 56 KB
 constexpr int kRowBlock = 3 * kTileRows;        // A's block: 42 x 1024 floats = 168 KB, kept in L2
 constexpr int kColumnBlock = 48 * kTileCols;    // B's block: 1024 x 1536 floats = 6 MB, kept in L3
+constexpr int kSplitColumnsBelow = 4;             // row tiles per thread under which threads split columns
 constexpr int64_t kKeptA = int64_t(8) << 20;    // bytes of packed A a thread may keep across column blocks
 
 typedef float vec __attribute__((vector_size(kLanes * sizeof(float))));
@@ -622,7 +623,13 @@ static void pack_b(View b, int depth, int cols, float *out, int first_panel, int
       for (; k + 16 <= depth; k += 16)
         for (int g = 0; g < kTileCols / 16; ++g) {
           __m512 r[16];
-          for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(b.at(k, j0 + g * 16 + j));
+          for (int j = 0; j < 16; ++j) {
+            // 16 rows read 64 bytes at a time are too many streams for the hardware prefetcher: with few rows
+            // of A (a short prompt's LM head) packing is what waits on memory (SmolLM2's head, 17 rows: 7.8 ->
+            // 5.3 ms). Past a row's end this fetches the start of the next row, which is read soon after.
+            __builtin_prefetch(b.at(k + 64, j0 + g * 16 + j));
+            r[j] = _mm512_loadu_ps(b.at(k, j0 + g * 16 + j));
+          }
           transpose16(r);
           for (int q = 0; q < 16; ++q) _mm512_store_ps(panel + (k + q) * kTileCols + g * 16, r[q]);
         }
@@ -687,8 +694,12 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, View b, float *
   {
     const int t = omp_get_thread_num(), threads = omp_get_num_threads();
     const int64_t tiles = (m + kTileRows - 1) / kTileRows;
-    const int64_t first_row = std::min(m, tiles * t / threads * kTileRows);
-    const int64_t last_row = std::min(m, tiles * (t + 1) / threads * kTileRows);
+    // Few rows (a short prompt's prefill, a small batch): threads split B's panels instead of A's rows, each
+    // packing and using only its own panels (so no barrier), all of A's rows each. Split by rows, a thread
+    // could get one tile of 14 rows and the other two.
+    const bool split_columns = tiles < kSplitColumnsBelow * threads;
+    const int64_t first_row = split_columns ? 0 : std::min(m, tiles * t / threads * kTileRows);
+    const int64_t last_row = split_columns ? m : std::min(m, tiles * (t + 1) / threads * kTileRows);
     const int64_t my_rows = round_up(last_row - first_row, kTileRows);
     // several column blocks (the LM head's x W^T): pack each of A's blocks once and keep it for the next ones
     const bool keep_a = n > kColumnBlock && my_rows * depth * int64_t(sizeof(float)) <= kKeptA;
@@ -703,14 +714,16 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, View b, float *
         const int64_t pc = s * kc_max;
         const int kc = int(std::min<int64_t>(kc_max, depth - pc));
         float *b_block = b_blocks + (block & 1) * int64_t(kc_max) * nc_max;
-        pack_b(View{b.at(pc, jc), b.row_stride, b.col_stride}, kc, nc, b_block, panels * t / threads,
-               panels * (t + 1) / threads);
+        const int my_first_panel = panels * t / threads, my_last_panel = panels * (t + 1) / threads;
+        pack_b(View{b.at(pc, jc), b.row_stride, b.col_stride}, kc, nc, b_block, my_first_panel, my_last_panel);
+        if (!split_columns) {
 #pragma omp barrier
+        }
         for (int64_t ic = first_row; ic < last_row; ic += kRowBlock) {
           const int mc = int(std::min<int64_t>(kRowBlock, last_row - ic));
           float *a_block = keep_a ? a_blocks + (s * my_rows + (ic - first_row)) * kc_max : a_blocks;
           if (!keep_a || jc == 0) pack_a(View{a.at(ic, pc), a.row_stride, a.col_stride}, mc, kc, a_block);
-          for (int p = 0; p < panels; ++p) {
+          for (int p = split_columns ? my_first_panel : 0; p < (split_columns ? my_last_panel : panels); ++p) {
             const int j0 = p * kTileCols, width = std::min(kTileCols, nc - j0);
             const float *b_panel = b_block + int64_t(p) * kc * kTileCols;
             for (int i0 = 0; i0 < mc; i0 += kTileRows) {
