@@ -69,7 +69,7 @@ def test_int8_products_equal_numpy_on_the_stored_values(rows, width):
     out = WeightMatMul()(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
     expected = weight_only_reference(x, values, scale)
     kernel = kernels.op("small_matmul_int8") is not None and rows <= SMALL_MATMUL_ROWS
-    # the kernel's integer sums are exact (float32 rounding of the result only); MindSpore's GEMM sums in float32
+    # the kernel's integer sums are exact (float32 rounding of the result only); the GEMM sums in float32
     np.testing.assert_allclose(out, expected, **(dict(rtol=2e-6, atol=1e-6) if kernel else dict(rtol=1e-5, atol=1e-4)))
     assert rows == 1 or np.all(out[0] == 0)
     # rounding x to 16 bits moves each product by at most half a step of x per term
@@ -140,6 +140,18 @@ def dynamic_int8_reference(x, values, scale):
     sums = q @ values.astype(np.int64).T
     one_step = row_scale * scale * np.abs(values).max(axis=1)
     return sums * row_scale.astype(np.float64) * scale, one_step
+
+
+@pytest.mark.skipif(kernels.op("matmul_int8") is None, reason="mf's kernels are not available")
+def test_many_row_int8_products_dequantise_in_the_gemm_across_its_blocks():
+    """Prefill-sized products: the GEMM dequantises int8 rows as it packs them, over two blocks of depth (1024 +
+    76) and two of columns (1536 + 64), with a partial last panel; equal to the dequantised matrix's product."""
+    rng = np.random.default_rng(7)
+    values, scale = quantize_rows(rng.standard_normal((1600, 1100)).astype(np.float32))
+    x = rng.standard_normal((40, 1100)).astype(np.float32)
+    out = WeightMatMul()(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
+    expected = x.astype(np.float64) @ (values * scale[:, None].astype(np.float64)).T
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("rows", [1, 3, 8, 16, 17, 40])

@@ -5,8 +5,9 @@ as int8 with one float32 scale per output row (symmetric, max |row| / 127), the 
 layer and the output head take a quarter of the bytes. mf's streaming kernel (mf/kernels: SmallMatMulInt8)
 rounds each activation row to 16 bits as it runs (max |row| / 32767; no measurable cost in perplexity) and
 multiplies int16 by int8 with exact integer sums (AVX-512 VNNI's vpdpwssd where the CPU has it). Products
-with many rows (a prompt's prefill) multiply float32 activations by the dequantised matrix on MindSpore's
-GEMM.
+with many rows (a prompt's prefill) multiply float32 activations by the dequantised matrix in mf's GEMM
+(MatMulNTInt8: the weights are dequantised as they are packed into cache-sized panels, never written out
+whole).
 
     model.quantize("int8")                     # in place; or generate(..., weight_dtype="int8")
     model.save_pretrained(path)                # int8 values + scales; config.json records it

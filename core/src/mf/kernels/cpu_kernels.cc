@@ -544,6 +544,17 @@ struct View {
   const float *data;
   int64_t row_stride, col_stride;
   const float *at(int64_t i, int64_t j) const { return data + i * row_stride + j * col_stride; }
+  View block(int64_t i, int64_t j) const { return View{at(i, j), row_stride, col_stride}; }
+};
+
+// B = (w * scale)^T for int8 weights w [N, K] with a scale per row (weight-only int8): packing dequantises, so
+// a quantised model's prefill multiplies without writing the float32 matrix first
+struct ScaledInt8Rows {
+  const int8_t *w;
+  const float *scale;
+  int64_t k;  // w's row length
+  float at(int64_t i, int64_t j) const { return float(w[j * k + i]) * scale[j]; }
+  ScaledInt8Rows block(int64_t i, int64_t j) const { return ScaledInt8Rows{w + j * k + i, scale + j, k}; }
 };
 
 // c [kTileRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] x b's panel [depth][kTileCols]
@@ -643,6 +654,35 @@ static void pack_b(View b, int depth, int cols, float *out, int first_panel, int
   }
 }
 
+static void pack_b(ScaledInt8Rows b, int depth, int cols, float *out, int first_panel, int last_panel) {
+  for (int p = first_panel; p < last_panel; ++p) {
+    const int j0 = p * kTileCols, width = std::min(kTileCols, cols - j0);
+    float *panel = out + int64_t(p) * depth * kTileCols;
+    int k = 0;
+#if defined(__AVX512F__)
+    if (width == kTileCols) {  // 16 rows x 16 int8 at a time, widened, scaled, transposed in registers
+      for (; k + 16 <= depth; k += 16)
+        for (int g = 0; g < kTileCols / 16; ++g) {
+          __m512 r[16];
+          for (int j = 0; j < 16; ++j) {
+            const int64_t row = j0 + g * 16 + j;
+            __builtin_prefetch(b.w + row * b.k + k + 256);  // as the float pack: too many streams otherwise
+            const __m128i w8 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b.w + row * b.k + k));
+            r[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(w8)), _mm512_set1_ps(b.scale[row]));
+          }
+          transpose16(r);
+          for (int q = 0; q < 16; ++q) _mm512_store_ps(panel + (k + q) * kTileCols + g * 16, r[q]);
+        }
+    }
+#endif
+    for (; k < depth; ++k) {
+      int j = 0;
+      for (; j < width; ++j) panel[k * kTileCols + j] = b.at(k, j0 + j);
+      for (; j < kTileCols; ++j) panel[k * kTileCols + j] = 0.f;
+    }
+  }
+}
+
 // A's rows [0, rows) x columns [0, depth) into panels [depth][kTileRows], zero-padded past `rows`
 static void pack_a(View a, int rows, int depth, float *out) {
   for (int i0 = 0; i0 < rows; i0 += kTileRows) {
@@ -677,8 +717,9 @@ static float *aligned(std::vector<float> &buffer, int64_t floats) {
   return reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(buffer.data()) + 63) & ~uintptr_t(63));
 }
 
-// c [m, n] (row stride ldc) = a [m, depth] b [depth, n]
-static void product(int64_t m, int64_t n, int64_t depth, View a, View b, float *c, int64_t ldc) {
+// c [m, n] (row stride ldc) = a [m, depth] b [depth, n]; b a View or ScaledInt8Rows
+template <class Source>
+static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float *c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (depth == 0) {
     for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.f);
@@ -715,14 +756,14 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, View b, float *
         const int kc = int(std::min<int64_t>(kc_max, depth - pc));
         float *b_block = b_blocks + (block & 1) * int64_t(kc_max) * nc_max;
         const int my_first_panel = panels * t / threads, my_last_panel = panels * (t + 1) / threads;
-        pack_b(View{b.at(pc, jc), b.row_stride, b.col_stride}, kc, nc, b_block, my_first_panel, my_last_panel);
+        pack_b(b.block(pc, jc), kc, nc, b_block, my_first_panel, my_last_panel);
         if (!split_columns) {
 #pragma omp barrier
         }
         for (int64_t ic = first_row; ic < last_row; ic += kRowBlock) {
           const int mc = int(std::min<int64_t>(kRowBlock, last_row - ic));
           float *a_block = keep_a ? a_blocks + (s * my_rows + (ic - first_row)) * kc_max : a_blocks;
-          if (!keep_a || jc == 0) pack_a(View{a.at(ic, pc), a.row_stride, a.col_stride}, mc, kc, a_block);
+          if (!keep_a || jc == 0) pack_a(a.block(ic, pc), mc, kc, a_block);
           for (int p = split_columns ? my_first_panel : 0; p < (split_columns ? my_last_panel : panels); ++p) {
             const int j0 = p * kTileCols, width = std::min(kTileCols, nc - j0);
             const float *b_panel = b_block + int64_t(p) * kc * kTileCols;
@@ -755,6 +796,17 @@ int MatMulNT(int, void **params, int *ndims, int64_t **shapes, const char **, vo
   const int64_t n = shapes[1][0];
   const float *x = static_cast<const float *>(params[0]), *w = static_cast<const float *>(params[1]);
   dense::product(m, n, k, dense::View{x, k, 1}, dense::View{w, 1, k}, static_cast<float *>(params[2]), n);
+  return 0;
+}
+
+// y [M, N] = x [M, K] (w * scale)^T, w [N, K] int8, scale [N] (weight-only int8 with many rows: prefill)
+int MatMulNTInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  int64_t m, k;
+  rows_cols(ndims[0], shapes[0], &m, &k);
+  const int64_t n = shapes[1][0];
+  const float *x = static_cast<const float *>(params[0]);
+  const dense::ScaledInt8Rows w{static_cast<const int8_t *>(params[1]), static_cast<const float *>(params[2]), k};
+  dense::product(m, n, k, dense::View{x, k, 1}, w, static_cast<float *>(params[3]), n);
   return 0;
 }
 
@@ -1125,24 +1177,6 @@ int SmallMatMulW8A8(int, void **params, int *ndims, int64_t **shapes, const char
 
 int SmallMatMulW8A8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   return int8_product(params, ndims, shapes, true, true);
-}
-
-// in: w [N, K] int8, scale [N] float32; out: [N, K] float32 = w * scale (row-wise), for products with
-// many rows (prefill), which then run on MindSpore's GEMM.
-int DequantizeInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const int8_t *w = static_cast<const int8_t *>(params[0]);
-  const float *scale = static_cast<const float *>(params[1]);
-  float *out = static_cast<float *>(params[2]);
-  const int64_t n = shapes[0][0], k = shapes[0][1];
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < n; ++r) {
-    const int8_t *wr = w + r * k;
-    float *o = out + r * k;
-    const float s = scale[r];
-#pragma omp simd
-    for (int64_t t = 0; t < k; ++t) o[t] = static_cast<float>(wr[t]) * s;
-  }
-  return 0;
 }
 
 // ---- bias ---------------------------------------------------------------------------

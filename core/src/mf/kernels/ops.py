@@ -103,6 +103,8 @@ def build(name, library):
         if name == "small_matmul":  # x is [rows, in]
             return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
         return _custom(library, "MatMulNT", lambda x, w: x[:-1] + [w[0]], lambda x, w: f32, bprop)
+    if name == "matmul_int8":  # x [rows, in] (w * scale)^T, many rows (inference only, like every int8 op)
+        return _custom(library, "MatMulNTInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8":  # inference only: quantised weights are not trained
         return _custom(library, "SmallMatMulInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8_bias":
@@ -111,8 +113,6 @@ def build(name, library):
         return _custom(library, "SmallMatMulW8A8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_w8a8_bias":
         return _custom(library, "SmallMatMulW8A8Bias", lambda x, w, s, b: x[:-1] + [w[0]], lambda x, w, s, b: f32)
-    if name == "dequantize_int8":
-        return _custom(library, "DequantizeInt8", lambda w, s: w, lambda w, s: f32)
     if name == "bias_add":
         column_sum = _custom(library, "ColumnSum", lambda d: [d[-1]], lambda d: f32)
 

@@ -40,7 +40,8 @@ class WeightMatMul(nn.Cell):
 
     With scale [out], weight holds int8 values of weight-only quantisation (mf.quantization): few rows read
     them in the streaming kernel (a quarter of the bytes; x rounded per row to 16 bits, exact integer sums),
-    more rows multiply by the dequantised matrix.
+    more rows multiply by the dequantised matrix (mf's GEMM dequantises as it packs the weights; MindSpore's
+    MatMul by a dequantised copy without mf's kernels).
     With int8_activations (mf.quantization, activation_dtype="int8") every product quantises x per row
     and multiplies int8 by int8 (SmallMatMulW8A8: VNNI where the CPU has it)."""
 
@@ -49,8 +50,8 @@ class WeightMatMul(nn.Cell):
         self.matmul = ops.MatMul(transpose_b=True)
         self.small = kernels.op("small_matmul")
         self.dense = kernels.op("matmul")
+        self.dense_int8 = kernels.op("matmul_int8")
         self.small_int8 = kernels.op("small_matmul_int8")
-        self.dequantize = kernels.op("dequantize_int8")
         self.int8_activations = False  # set by mf.quantization.quantize
         self.w8a8 = kernels.op("small_matmul_w8a8")
 
@@ -60,8 +61,8 @@ class WeightMatMul(nn.Cell):
         if scale is not None:
             if self.small_int8 is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
                 return self.small_int8(x, weight, scale)
-            if self.dequantize is not None:
-                return self.dense(x, self.dequantize(weight, scale))
+            if self.dense_int8 is not None:  # the GEMM dequantises as it packs the weights
+                return self.dense_int8(x, weight, scale)
             return self.matmul(x, weight.astype(ms.float32) * scale.reshape(-1, 1))
         if self.small is not None and x.shape[0] <= SMALL_MATMUL_ROWS:
             return self.small(x, weight)
