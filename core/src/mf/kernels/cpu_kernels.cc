@@ -597,17 +597,19 @@ int SiluMulBackward(int, void **params, int *ndims, int64_t **shapes, const char
 }
 
 // ---- dense products for training and prefill: C = A B, blocked for the caches ----------------------------
-// MindSpore's CPU MatMul reaches 30-75% of the fp32 peak on a GPT-2 training step's shapes (its input-gradient
-// products, with a narrow output, are the weakest). This is the classic Goto/BLIS scheme: B is copied
-// ("packed") kDepth rows x kColumnBlock columns at a time into panels of kTileCols columns, A kRowBlock rows at a
-// time into panels of kTileRows rows, so that a micro-kernel multiplies a kTileRows x kTileCols tile of C with
-// both operands read sequentially from cache (A's block stays in L2, B's panel in L1/L2, B's block in L3).
-// The micro-kernel keeps the whole C tile in registers (14 x 32 floats in 28 of AVX-512's 32 registers: each
-// step of k is 2 vector loads of B, 14 broadcasts of A and 28 FMAs). Packing also absorbs the transposes, so
-// one routine serves x W^T (forward), dy W (input gradient) and dy^T x (weight gradient), given strides.
-// Both cores work on one product: B's block is packed by both (half the panels each), then each multiplies
-// its own half of A's rows; B is double-buffered so one barrier per block suffices.
-// Measured (2 cores of an AMD EPYC Zen 5, peak 572 GFLOP/s): 81-88% of peak on GPT-2 small's step shapes.
+// MindSpore's CPU MatMul reaches 38-88% of the fp32 peak on a GPT-2 training step's shapes, varying between
+// runs (its input-gradient products, with a narrow output, are the weakest). This is the classic Goto/BLIS
+// scheme: B is copied ("packed") kDepth rows x kColumnBlock columns at a time into panels of kTileCols columns,
+// A kRowBlock rows at a time into panels of kTileRows rows, so that a micro-kernel multiplies a kTileRows x
+// kTileCols tile of C with both operands read sequentially from cache (A's block stays in L2, B's panel in L2,
+// B's block in L3). The micro-kernel keeps the whole C tile in registers (14 x 32 floats in 28 of AVX-512's 32
+// registers: each step of k is 2 vector loads of B, 14 broadcasts of A and 28 FMAs). Packing also absorbs the
+// transposes (16 x 16 register transposes), so one routine serves x W^T (forward), dy W (input gradient) and
+// dy^T x (weight gradient), given strides. Both cores work on one product: B's block is packed by both (half
+// the panels each), then each multiplies its own half of A's rows; B is double-buffered so one barrier per
+// block suffices. With few rows the cores split B's panels instead.
+// Measured (2 cores of an AMD EPYC Zen 5, peak 574 GFLOP/s): 80-87% of peak per product of GPT-2 small's step
+// through MindSpore graphs, 87-95% called directly; benchmarks/gemm.py compares it with MindSpore and PyTorch.
 extern "C++" {
 namespace dense {
 #if defined(__AVX512F__)
