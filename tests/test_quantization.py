@@ -142,6 +142,23 @@ def dynamic_int8_reference(x, values, scale):
     return sums * row_scale.astype(np.float64) * scale, one_step
 
 
+@pytest.mark.skipif(kernels.op("small_matmul_int8") is None, reason="mf's kernels are not available")
+@pytest.mark.parametrize("int8_activations", [False, True])
+def test_a_non_finite_activation_makes_its_row_nan_and_leaves_the_others(int8_activations):
+    """Rounding a row to integers must not turn a NaN or an infinity into finite products: that row's products
+    are NaN (as float32's would be), and the other rows are exactly what they are without it."""
+    rng = np.random.default_rng(3)
+    values, scale = quantize_rows(rng.standard_normal((67, 130)).astype(np.float32))
+    x = rng.standard_normal((4, 130)).astype(np.float32)
+    x[1, 7], x[2, 100] = np.nan, np.inf
+    matmul = WeightMatMul()
+    matmul.int8_activations = int8_activations
+    out = matmul(Tensor(x), Tensor(values), Tensor(scale)).asnumpy()
+    assert np.isnan(out[1]).all() and np.isnan(out[2]).all()
+    finite_rows = matmul(Tensor(x[[0, 3]]), Tensor(values), Tensor(scale)).asnumpy()
+    assert np.isfinite(finite_rows).all() and np.array_equal(out[[0, 3]], finite_rows)
+
+
 @pytest.mark.skipif(kernels.op("matmul_int8") is None, reason="mf's kernels are not available")
 def test_many_row_int8_products_dequantise_in_the_gemm_across_its_blocks():
     """Prefill-sized products: the GEMM dequantises int8 rows as it packs them, over two blocks of depth (1024 +

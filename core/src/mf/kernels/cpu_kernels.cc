@@ -966,12 +966,28 @@ __attribute__((always_inline)) static inline void prefetch_rows_ahead(const int8
 }
 
 // q [m, ld] (ld >= k; the columns past k are 0) and row_scale [m]
+// max |x| over a row, or NaN when the row holds a NaN or an infinity. The quantised kernels then give that row
+// NaN products, as the float32 product would, instead of whatever finite integers a non-finite value rounds to.
+static float row_peak(const float *xr, int64_t k) {
+  float peak = 0.f;
+  int non_finite = 0;
+#pragma omp simd reduction(max : peak) reduction(| : non_finite)
+  for (int64_t t = 0; t < k; ++t) {
+    peak = std::max(peak, std::fabs(xr[t]));
+    non_finite |= !std::isfinite(xr[t]);
+  }
+  return non_finite ? std::numeric_limits<float>::quiet_NaN() : peak;
+}
+
 static void quantize_rows_int16(const float *x, int64_t m, int64_t k, int64_t ld, int16_t *q, float *row_scale) {
   for (int64_t i = 0; i < m; ++i) {
     const float *xr = x + i * k;
-    float peak = 0.f;
-#pragma omp simd reduction(max : peak)
-    for (int64_t t = 0; t < k; ++t) peak = std::max(peak, std::fabs(xr[t]));
+    const float peak = row_peak(xr, k);
+    if (std::isnan(peak)) {  // all-zero integers, NaN scale: NaN products
+      row_scale[i] = peak;
+      std::fill(q + i * ld, q + (i + 1) * ld, int16_t(0));
+      continue;
+    }
     row_scale[i] = peak > 0.f ? peak / 32767.f : 1.f;
     // x * 32767 / peak in double: float32's last bit would decide between two roundings of one value in 300
     // (numpy gets the same q from the same double arithmetic)
@@ -1109,9 +1125,12 @@ static void small_matmul_int8(const float *x, const int8_t *w, const float *scal
 static void quantize_activation_rows(const float *x, int64_t m, int64_t k, uint8_t *u, float *row_scale) {
   for (int64_t i = 0; i < m; ++i) {
     const float *xr = x + i * k;
-    float peak = 0.f;
-#pragma omp simd reduction(max : peak)
-    for (int64_t t = 0; t < k; ++t) peak = std::max(peak, std::fabs(xr[t]));
+    const float peak = row_peak(xr, k);
+    if (std::isnan(peak)) {  // all-zero integers (u = 128), NaN scale: NaN products
+      row_scale[i] = peak;
+      std::fill(u + i * k, u + (i + 1) * k, uint8_t(128));
+      continue;
+    }
     const float s = peak > 0.f ? peak / 127.f : 1.f, inverse = 1.f / s;
     row_scale[i] = s;
 #pragma omp simd
