@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 #include <omp.h>
 #if defined(__AVX512F__)
@@ -634,7 +635,19 @@ struct View {
   const float *data;
   int64_t row_stride, col_stride;
   const float *at(int64_t i, int64_t j) const { return data + i * row_stride + j * col_stride; }
+  float value(int64_t i, int64_t j) const { return *at(i, j); }
   View block(int64_t i, int64_t j) const { return View{at(i, j), row_stride, col_stride}; }
+  bool columns_contiguous() const { return row_stride == 1; }
+#if defined(__AVX512F__)
+  // elements (i..i+15, j) of a view whose columns are contiguous. 16 columns read 64 bytes at a time are too
+  // many streams for the hardware prefetcher: with few rows of A (a short prompt's LM head) packing is what
+  // waits on memory (SmolLM2's head, 17 rows: 7.8 -> 5.3 ms). Past a column's end this fetches the start of
+  // the next, which is read soon after.
+  __m512 column16(int64_t i, int64_t j) const {
+    __builtin_prefetch(at(i + 64, j));
+    return _mm512_loadu_ps(at(i, j));
+  }
+#endif
 };
 
 // B = (w * scale)^T for int8 weights w [N, K] with a scale per row (weight-only int8): packing dequantises, so
@@ -643,8 +656,16 @@ struct ScaledInt8Rows {
   const int8_t *w;
   const float *scale;
   int64_t k;  // w's row length
-  float at(int64_t i, int64_t j) const { return float(w[j * k + i]) * scale[j]; }
+  float value(int64_t i, int64_t j) const { return float(w[j * k + i]) * scale[j]; }
   ScaledInt8Rows block(int64_t i, int64_t j) const { return ScaledInt8Rows{w + j * k + i, scale + j, k}; }
+  bool columns_contiguous() const { return true; }
+#if defined(__AVX512F__)
+  __m512 column16(int64_t i, int64_t j) const {  // 16 int8 widened and scaled; prefetched as View's
+    __builtin_prefetch(w + j * k + i + 256);
+    const __m128i w8 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w + j * k + i));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(w8)), _mm512_set1_ps(scale[j]));
+  }
+#endif
 };
 
 // c [kTileRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] x b's panel [depth][kTileCols]
@@ -675,32 +696,29 @@ static inline void tile(int depth, const float *__restrict a, const float *__res
 
 // B's rows [0, depth) x columns [first panel, last panel) * kTileCols into panels [depth][kTileCols], zero-padded
 // past `cols`
-static void pack_b(View b, int depth, int cols, float *out, int first_panel, int last_panel) {
+template <class Source>
+static void pack_b(Source b, int depth, int cols, float *out, int first_panel, int last_panel) {
   for (int p = first_panel; p < last_panel; ++p) {
     const int j0 = p * kTileCols, width = std::min(kTileCols, cols - j0);
     float *panel = out + int64_t(p) * depth * kTileCols;
-    if (b.col_stride == 1) {  // rows of B are contiguous (dy W, dy^T x)
-      for (int k = 0; k < depth; ++k) {
-        const float *row = b.at(k, j0);
-        int j = 0;
-        for (; j < width; ++j) panel[k * kTileCols + j] = row[j];
-        for (; j < kTileCols; ++j) panel[k * kTileCols + j] = 0.f;
+    if constexpr (std::is_same_v<Source, View>) {
+      if (b.col_stride == 1) {  // rows of B are contiguous (dy W, dy^T x)
+        for (int k = 0; k < depth; ++k) {
+          const float *row = b.at(k, j0);
+          int j = 0;
+          for (; j < width; ++j) panel[k * kTileCols + j] = row[j];
+          for (; j < kTileCols; ++j) panel[k * kTileCols + j] = 0.f;
+        }
+        continue;
       }
-      continue;
     }
     int k = 0;
 #if defined(__AVX512F__)
-    if (b.row_stride == 1 && width == kTileCols) {  // B = W^T with W row-major (x W^T): transpose 16 x 16 blocks
+    if (b.columns_contiguous() && width == kTileCols) {  // B = W^T, W row-major (x W^T): 16 x 16 transposes
       for (; k + 16 <= depth; k += 16)
         for (int g = 0; g < kTileCols / 16; ++g) {
           __m512 r[16];
-          for (int j = 0; j < 16; ++j) {
-            // 16 rows read 64 bytes at a time are too many streams for the hardware prefetcher: with few rows
-            // of A (a short prompt's LM head) packing is what waits on memory (SmolLM2's head, 17 rows: 7.8 ->
-            // 5.3 ms). Past a row's end this fetches the start of the next row, which is read soon after.
-            __builtin_prefetch(b.at(k + 64, j0 + g * 16 + j));
-            r[j] = _mm512_loadu_ps(b.at(k, j0 + g * 16 + j));
-          }
+          for (int j = 0; j < 16; ++j) r[j] = b.column16(k, j0 + g * 16 + j);
           transpose16(r);
           for (int q = 0; q < 16; ++q) _mm512_store_ps(panel + (k + q) * kTileCols + g * 16, r[q]);
         }
@@ -708,36 +726,7 @@ static void pack_b(View b, int depth, int cols, float *out, int first_panel, int
 #endif
     for (; k < depth; ++k) {
       int j = 0;
-      for (; j < width; ++j) panel[k * kTileCols + j] = *b.at(k, j0 + j);
-      for (; j < kTileCols; ++j) panel[k * kTileCols + j] = 0.f;
-    }
-  }
-}
-
-static void pack_b(ScaledInt8Rows b, int depth, int cols, float *out, int first_panel, int last_panel) {
-  for (int p = first_panel; p < last_panel; ++p) {
-    const int j0 = p * kTileCols, width = std::min(kTileCols, cols - j0);
-    float *panel = out + int64_t(p) * depth * kTileCols;
-    int k = 0;
-#if defined(__AVX512F__)
-    if (width == kTileCols) {  // 16 rows x 16 int8 at a time, widened, scaled, transposed in registers
-      for (; k + 16 <= depth; k += 16)
-        for (int g = 0; g < kTileCols / 16; ++g) {
-          __m512 r[16];
-          for (int j = 0; j < 16; ++j) {
-            const int64_t row = j0 + g * 16 + j;
-            __builtin_prefetch(b.w + row * b.k + k + 256);  // as the float pack: too many streams otherwise
-            const __m128i w8 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b.w + row * b.k + k));
-            r[j] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(w8)), _mm512_set1_ps(b.scale[row]));
-          }
-          transpose16(r);
-          for (int q = 0; q < 16; ++q) _mm512_store_ps(panel + (k + q) * kTileCols + g * 16, r[q]);
-        }
-    }
-#endif
-    for (; k < depth; ++k) {
-      int j = 0;
-      for (; j < width; ++j) panel[k * kTileCols + j] = b.at(k, j0 + j);
+      for (; j < width; ++j) panel[k * kTileCols + j] = b.value(k, j0 + j);
       for (; j < kTileCols; ++j) panel[k * kTileCols + j] = 0.f;
     }
   }
