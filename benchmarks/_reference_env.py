@@ -25,10 +25,12 @@ def reference_python() -> Path:
 MF_OPENMP_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
-def run_reference(script: str, *args) -> str:
-    """Run a script of this folder with the reference Python; returns its stdout."""
+def run_reference(script: str, *args, python=None) -> str:
+    """Run a script of this folder with the reference Python (or `python`, one that has PyTorch already);
+    returns its stdout."""
     env = {name: value for name, value in os.environ.items() if name not in MF_OPENMP_SETTINGS}
-    result = subprocess.run([str(reference_python()), str(Path(__file__).with_name(script)), *map(str, args)],
+    python = python or reference_python()
+    result = subprocess.run([str(python), str(Path(__file__).with_name(script)), *map(str, args)],
                             capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{result.stderr}")

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from _gemm_shapes import flops, gpt2_step_products
+from _gemm_common import flops, gpt2_step_products
 
 torch.set_num_threads(int(sys.argv[1]))
 repeats = int(sys.argv[2])
