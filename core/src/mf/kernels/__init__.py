@@ -4,11 +4,14 @@ MindSpore's CPU backend is slow on element-wise ops and reductions (GELU, LayerN
 the cross entropy over a 50k vocabulary, bias gradients); these kernels do each in
 one vectorised, multi-threaded pass. The library is compiled with the machine's C++
 compiler into $MF_KERNEL_CACHE/<hash>/ (default ~/.cache/mf/kernels) and reused. Without a compiler, or with
-MF_KERNELS=0, every op() returns None and the layers use MindSpore's own ops.
+MF_KERNELS=0, every op() returns None and the layers use MindSpore's own ops. It is built for the CPU it runs
+on (-march=native) unless MF_KERNEL_ARCH names another target (e.g. haswell: AVX2 code for a portable build,
+and how the tests run the AVX2 and plain code paths on an AVX-512 machine).
 """
 import hashlib
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -26,6 +29,14 @@ FLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopen
 # Linked in a second step, without -ffast-math: linking with it adds crtfastmath.o, whose constructor turns on
 # flush-to-zero for the whole process when the library loads, and numpy and MindSpore would then lose subnormals
 LINK_FLAGS = ["-shared", "-fopenmp"]
+
+
+
+def _flags() -> list:
+    """FLAGS, with -march set from MF_KERNEL_ARCH when given."""
+    arch = os.environ.get("MF_KERNEL_ARCH", "native")
+    return [f"-march={arch}" if flag == "-march=native" else flag for flag in FLAGS]
+
 
 _lock = threading.Lock()
 _library: Optional[Path] = None
@@ -111,10 +122,14 @@ def library() -> Optional[Path]:
             return _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc}); set CXX to a working one")
         if version.returncode != 0:
             return _fail(f"'{' '.join(compiler)} --version' failed: {version.stderr.strip()[:200]}")
+        arch = os.environ.get("MF_KERNEL_ARCH", "native")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", arch):
+            return _fail(f"MF_KERNEL_ARCH={arch!r} is not a compiler target name (like native, haswell, "
+                         "x86-64-v3 or armv8.2-a); unset it to build for this CPU")
         import mindspore
 
         # the library depends on its source, flags, CPU, compiler and the MindSpore it is loaded into
-        identity = [SOURCE.read_bytes(), " ".join(FLAGS + LINK_FLAGS).encode(), _cpu_signature().encode(),
+        identity = [SOURCE.read_bytes(), " ".join(_flags() + LINK_FLAGS).encode(), _cpu_signature().encode(),
                     version.stdout.encode(), mindspore.__version__.encode()]
         key = hashlib.sha256(b"\0".join(identity)).hexdigest()[:16]
         target = kernel_cache() / key / "libmf_kernels.so"
@@ -138,7 +153,7 @@ def _build(compiler, target: Path) -> bool:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built, objects = Path(scratch) / target.name, Path(scratch) / "cpu_kernels.o"
         try:
-            result = subprocess.run([*compiler, *FLAGS, "-c", str(SOURCE), "-o", str(objects)], capture_output=True,
+            result = subprocess.run([*compiler, *_flags(), "-c", str(SOURCE), "-o", str(objects)], capture_output=True,
                                     text=True, timeout=timeout)
             if result.returncode == 0:
                 result = subprocess.run([*compiler, *LINK_FLAGS, str(objects), "-o", str(built)], capture_output=True,
@@ -150,7 +165,9 @@ def _build(compiler, target: Path) -> bool:
             _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc})")
             return False
         if result.returncode != 0:
-            _fail(f"compiling {SOURCE.name} failed: {result.stderr.strip()[:500]}")
+            arch = os.environ.get("MF_KERNEL_ARCH")
+            hint = f" (MF_KERNEL_ARCH={arch}: a target this compiler knows?)" if arch else ""
+            _fail(f"compiling {SOURCE.name} failed{hint}: {result.stderr.strip()[:500]}")
             return False
         sums = Path(scratch) / (target.name + ".sha256")
         sums.write_text(_checksum(built))
