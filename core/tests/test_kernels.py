@@ -1,4 +1,8 @@
 """The fused CPU kernels give the same values and gradients as MindSpore's own ops."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import mindspore as ms
@@ -53,6 +57,7 @@ def test_gelu_values_and_gradient(name, approximate):
     ((30, 1100), 40),  # two blocks of depth (1024 + 76), the second added to the first
     ((50, 70), 1600),  # two column blocks (1536 + 64): A's packed blocks kept for the second
     ((2, 9, 33), 20),  # leading dimensions are rows
+    ((1000, 300), 700),  # rows split between threads (with 4 or more threads: a grid of rows x columns)
 ])
 def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):
     """The blocked GEMM behind Linear (x W^T) and its gradients (dy W, dy^T x), against float64 numpy."""
@@ -69,6 +74,16 @@ def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):
     np.testing.assert_allclose(y, x64 @ w64.T, rtol=1e-5, atol=tolerance)
     np.testing.assert_allclose(dx.asnumpy(), dy64 @ w64, rtol=1e-5, atol=tolerance)
     np.testing.assert_allclose(dw.asnumpy(), rows_dy.T @ rows_x, rtol=1e-5, atol=tolerance)
+
+
+def test_matmul_on_four_threads_splits_rows_and_columns_and_matches_numpy():
+    """CI has two cores; with four threads the GEMM splits a product both ways (two row groups x two column
+    groups, each thread using B's panels that others packed). The same checks, in a process with 4 threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": "4"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                          f"{__file__}::test_matmul_and_both_gradient_products_match_numpy"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
 
 
 def test_matmul_of_an_empty_inner_dimension_is_zero():
