@@ -31,11 +31,13 @@ FLAGS = ["-O3", "-march=native", "-ffast-math", "-fno-finite-math-only", "-fopen
 LINK_FLAGS = ["-shared", "-fopenmp"]
 
 
+def _arch() -> str:
+    """The -march target: MF_KERNEL_ARCH, default native (the CPU this runs on)."""
+    return os.environ.get("MF_KERNEL_ARCH", "native")
+
 
 def _flags() -> list:
-    """FLAGS, with -march set from MF_KERNEL_ARCH when given."""
-    arch = os.environ.get("MF_KERNEL_ARCH", "native")
-    return [f"-march={arch}" if flag == "-march=native" else flag for flag in FLAGS]
+    return [f"-march={_arch()}" if flag == "-march=native" else flag for flag in FLAGS]
 
 
 _lock = threading.Lock()
@@ -122,9 +124,8 @@ def library() -> Optional[Path]:
             return _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc}); set CXX to a working one")
         if version.returncode != 0:
             return _fail(f"'{' '.join(compiler)} --version' failed: {version.stderr.strip()[:200]}")
-        arch = os.environ.get("MF_KERNEL_ARCH", "native")
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", arch):
-            return _fail(f"MF_KERNEL_ARCH={arch!r} is not a compiler target name (like native, haswell, "
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", _arch()):
+            return _fail(f"MF_KERNEL_ARCH={_arch()!r} is not a compiler target name (like native, haswell, "
                          "x86-64-v3 or armv8.2-a); unset it to build for this CPU")
         import mindspore
 
@@ -165,8 +166,7 @@ def _build(compiler, target: Path) -> bool:
             _fail(f"the C++ compiler {' '.join(compiler)!r} does not run ({exc})")
             return False
         if result.returncode != 0:
-            arch = os.environ.get("MF_KERNEL_ARCH")
-            hint = f" (MF_KERNEL_ARCH={arch}: a target this compiler knows?)" if arch else ""
+            hint = f" (MF_KERNEL_ARCH={_arch()}: a target this compiler knows?)" if _arch() != "native" else ""
             _fail(f"compiling {SOURCE.name} failed{hint}: {result.stderr.strip()[:500]}")
             return False
         sums = Path(scratch) / (target.name + ".sha256")
