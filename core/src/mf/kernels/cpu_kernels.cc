@@ -669,7 +669,19 @@ struct ScaledInt8Rows {
 #endif
 };
 
+// Intel's cores do not bring the panels into L1 ahead of the micro-kernel by themselves: both stream from L2
+// (a 1024-deep panel of A is 56 KB, of B 128 KB, against 48 KB of L1), and on a Sapphire Rapids-class Xeon the
+// micro-kernel waited on those loads. Prefetching 16 steps of k ahead made its products 11-14% faster there (2
+// cores: 270 -> 305 GFLOP/s step-weighted, 1 core 140 -> 159; deeper or shallower blocks did not help). AMD's
+// Zen 5, where the kernel runs at 91% of peak without it, keeps the code it was measured with.
+constexpr int kPrefetchSteps = 16;
+static bool prefetch_panels() {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("intel");
+}
+
 // c [kTileRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] x b's panel [depth][kTileCols]
+template <bool kPrefetch>
 static inline void tile(int depth, const float *__restrict a, const float *__restrict b, float *c, int64_t ldc,
                         bool accumulate) {
   vec acc[kTileRows][2] = {};
@@ -679,6 +691,11 @@ static inline void tile(int depth, const float *__restrict a, const float *__res
   }
   for (int k = 0; k < depth; ++k) {
     const vec b0 = *reinterpret_cast<const vec *>(b), b1 = *reinterpret_cast<const vec *>(b + kLanes);
+    if constexpr (kPrefetch) {  // B's two cache lines of step k + 16 (past the panel's end: harmless) and A's
+      __builtin_prefetch(b + kPrefetchSteps * kTileCols);
+      __builtin_prefetch(b + kPrefetchSteps * kTileCols + kTileCols / 2);
+      __builtin_prefetch(a + kPrefetchSteps * kTileRows);
+    }
     for (int i = 0; i < kTileRows; ++i) {
       const vec ai = (vec){} + a[i];  // a broadcast, folded into the FMA's memory operand
       acc[i][0] += ai * b0;
@@ -781,6 +798,8 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
   static thread_local std::vector<float> b_store;
   float *b_blocks = aligned(b_store, 2 * int64_t(kc_max) * nc_max);
   const int64_t steps = (depth + kc_max - 1) / kc_max;
+  static const bool prefetch = prefetch_panels();
+  const auto multiply = prefetch ? tile<true> : tile<false>;
 #pragma omp parallel
   {
     const int t = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -836,10 +855,10 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
               const float *a_panel = a_block + int64_t(i0 / kTileRows) * kc * kTileRows;
               float *out = c + (ic + i0) * ldc + jc + j0;
               if (height == kTileRows && width == kTileCols) {
-                tile(kc, a_panel, b_panel, out, ldc, pc > 0);
+                multiply(kc, a_panel, b_panel, out, ldc, pc > 0);
                 continue;
               }
-              tile(kc, a_panel, b_panel, edge, kTileCols, false);  // a partial tile: through a full one
+              multiply(kc, a_panel, b_panel, edge, kTileCols, false);  // a partial tile: through a full one
               for (int i = 0; i < height; ++i)
                 for (int j = 0; j < width; ++j)
                   out[i * ldc + j] = (pc > 0 ? out[i * ldc + j] : 0.f) + edge[i * kTileCols + j];
