@@ -155,27 +155,32 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("batch, heads, groups, per_head_bias", [
-    (1, 4, 4, False),  # one sequence, as many key/value heads as query heads
-    (3, 6, 2, False),  # grouped-query attention, a left-padded row
-    (2, 4, 1, True),   # one key/value head (multi-query), ALiBi-like bias per head
+@pytest.mark.parametrize("batch, heads, groups, per_head_bias, length, index", [
+    (1, 4, 4, False, 1, 5),  # one decoded token, as many key/value heads as query heads
+    (3, 6, 2, False, 1, 5),  # grouped-query attention, a left-padded row
+    (2, 4, 1, True, 1, 5),   # one key/value head (multi-query), ALiBi-like bias per head
+    (3, 6, 2, False, 6, 0),  # a prompt's prefill (the heads-major attention kernel): grouped heads, padded row
+    (2, 4, 4, False, 3, 4),  # a prompt continued after cached tokens
+    (2, 4, 1, True, 4, 0),   # a prompt with a bias per head (MindSpore's ops)
 ])
-def test_decode_attention_writes_the_cache_and_attends_like_numpy(batch, heads, groups, per_head_bias):
-    """The fused decoding step (DotProductAttention.cached with one token) in a compiled graph: the new key
-    and value land in their cache rows (nothing else changes) and the output is softmax attention over the
-    visible slots, computed here in float64."""
+def test_cached_attention_writes_the_cache_and_attends_like_numpy(batch, heads, groups, per_head_bias, length,
+                                                                   index):
+    """DotProductAttention.cached in a compiled graph, for one decoded token (the fused decoding kernel) and
+    for a prompt (the heads-major attention kernel): the new keys and values land in their cache rows
+    (nothing else changes) and each query row's output is softmax attention over the slots it may see,
+    computed here in float64."""
     from mindspore import nn, Parameter
     from mf.nn import DotProductAttention, Dropout, cache_mask_bias, kv_cache_shape
 
-    slots, dim, index, scale = 9, 16, 5, 0.25
-    rng = np.random.default_rng(batch * 10 + heads)
+    slots, dim, scale = 11, 16, 0.25
+    rng = np.random.default_rng(batch * 10 + heads + length)
     key_cache, value_cache = (rng.standard_normal(kv_cache_shape(batch, groups, slots, dim)).astype(np.float32)
                               for _ in range(2))
-    query = rng.standard_normal((batch, heads, 1, dim)).astype(np.float32)
-    key, value = (rng.standard_normal((batch, groups, 1, dim)).astype(np.float32) for _ in range(2))
+    query = rng.standard_normal((batch, heads, length, dim)).astype(np.float32)
+    key, value = (rng.standard_normal((batch, groups, length, dim)).astype(np.float32) for _ in range(2))
     slot_mask = np.ones((batch, slots), np.float32)
     slot_mask[-1, :2] = 0  # the last row is left-padded
-    bias = cache_mask_bias(Tensor(slot_mask), Tensor(index, ms.int32), 1).asnumpy()  # [B, 1, 1, L]
+    bias = cache_mask_bias(Tensor(slot_mask), Tensor(index, ms.int32), length).asnumpy()  # [B, 1, T, L]
     if per_head_bias:
         bias = bias - np.abs(rng.standard_normal((1, heads, 1, slots))).astype(np.float32)
 
@@ -191,7 +196,7 @@ def test_decode_attention_writes_the_cache_and_attends_like_numpy(batch, heads, 
 
     step = Step()
     step.set_train(False)
-    assert step.attend.decode is not None
+    assert step.attend.decode is not None and step.attend.fused_over_cache is not None
     mode = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
@@ -200,19 +205,28 @@ def test_decode_attention_writes_the_cache_and_attends_like_numpy(batch, heads, 
         ms.set_context(mode=mode)
 
     expected_keys, expected_values = key_cache.copy(), value_cache.copy()
-    rows = np.arange(batch * groups) * slots + index
-    expected_keys[rows], expected_values[rows] = key.reshape(-1, dim), value.reshape(-1, dim)
+    rows = (np.arange(batch * groups) * slots + index)[:, None] + np.arange(length)
+    expected_keys[rows.reshape(-1)] = key.reshape(-1, dim)
+    expected_values[rows.reshape(-1)] = value.reshape(-1, dim)
     np.testing.assert_array_equal(step.key_cache.asnumpy(), expected_keys)
     np.testing.assert_array_equal(step.value_cache.asnumpy(), expected_values)
+    assert np.isfinite(out).all()  # a padded query row that sees no slot gives finite values nobody reads
     keys = expected_keys.astype(np.float64).reshape(batch, groups, slots, dim)
     values = expected_values.astype(np.float64).reshape(batch, groups, slots, dim)
+    checked = 0
     for b in range(batch):
         for h in range(heads):
             g = h // (heads // groups)
-            scores = keys[b, g] @ query[b, h, 0] * scale + bias[b, h if per_head_bias else 0, 0]
-            weights = np.exp(scores - scores.max())
-            expected = weights @ values[b, g] / weights.sum()
-            np.testing.assert_allclose(out[b, h, 0], expected, rtol=1e-5, atol=1e-5)
+            for t in range(length):
+                row_bias = bias[b, h if per_head_bias else 0, t]
+                if (row_bias < -1e8).all():
+                    continue
+                scores = keys[b, g] @ query[b, h, t] * scale + row_bias
+                weights = np.exp(scores - scores.max())
+                expected = weights @ values[b, g] / weights.sum()
+                np.testing.assert_allclose(out[b, h, t], expected, rtol=1e-5, atol=1e-5)
+                checked += 1
+    assert checked >= batch * heads
 
 
 @pytest.mark.parametrize("x_shape, angle_shape", [((2, 5, 3, 8), (2, 5, 1, 4)), ((2, 3, 5, 8), (2, 1, 5, 4)),

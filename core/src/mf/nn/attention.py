@@ -135,8 +135,8 @@ def apply_rotary(x, cos, sin):
 def grouped_query_attention(query, key, value, bias, scale, dropout=None):
     """Attention with fewer key/value heads than query heads (GQA), without copying keys.
 
-    query [B, heads, T, d]; key, value [B, kv_heads, L, d]; bias [b, 1, T, L]. The query heads
-    that share a key/value head are folded into its query axis.
+    query [B, heads, T, d]; key, value [B, kv_heads, L, d]; bias [b, 1, T, L] or per head [b, heads, T, L].
+    The query heads that share a key/value head are folded into its query axis.
     """
     batch, heads, length, head_dim = query.shape
     kv_heads = key.shape[1]
@@ -145,8 +145,11 @@ def grouped_query_attention(query, key, value, bias, scale, dropout=None):
     repeat = heads // kv_heads
     keys = key.shape[2]
     folded = query.reshape(batch, kv_heads, repeat * length, head_dim)
-    bias = bias.reshape(bias.shape[0], 1, 1, length, keys).broadcast_to(
-        (bias.shape[0], 1, repeat, length, keys)).reshape(bias.shape[0], 1, repeat * length, keys)
+    if bias.shape[1] == heads:  # head h = g * repeat + r folds into group g's rows like its queries
+        bias = bias.reshape(bias.shape[0], kv_heads, repeat * length, keys)
+    else:
+        bias = bias.reshape(bias.shape[0], 1, 1, length, keys).broadcast_to(
+            (bias.shape[0], 1, repeat, length, keys)).reshape(bias.shape[0], 1, repeat * length, keys)
     out = scaled_dot_product_attention(folded, key, value, bias, scale, dropout)
     return out.reshape(batch, heads, length, head_dim)
 
@@ -170,6 +173,7 @@ class DotProductAttention(nn.Cell):
         self.dropout = dropout
         self.fused = kernels.op("attention")
         self.decode = kernels.op("decode_attention")
+        self.fused_over_cache = kernels.op("cached_attention")
 
     def construct(self, query, key, value, bias):
         batch, length, heads, head_dim = query.shape
@@ -190,11 +194,17 @@ class DotProductAttention(nn.Cell):
         """Store key, value [B, kv_heads, T, d] in the caches (kv_cache_shape) at slots cache_index.. and
         attend query [B, heads, T, d] over the whole cache with bias [B or 1, 1 or heads, T, L]; returns
         [B, heads, T, d]. One decoded token (T == 1, not training) takes mf's fused kernel: the cache writes
-        and the attention in one launch instead of ~20, which is most of a decoded token's fixed cost."""
+        and the attention in one launch instead of ~20, which is most of a decoded token's fixed cost. A
+        prompt (T > 1) is written with ScatterUpdate, then attends over the cache in mf's attention kernel
+        for heads-major tensors (no transposes, nothing [B, heads, T, L]-sized), where MindSpore's ops take
+        a sixth of a small model's prefill."""
         if self.decode is not None and query.shape[2] == 1 and not self.training:
             return self.decode(query, key, value, key_cache, value_cache, cache_index, bias, self.scale_tensor)
-        return self.heads_major(query, write_cache(key_cache, key, cache_index),
-                                write_cache(value_cache, value, cache_index), bias)
+        keys = write_cache(key_cache, key, cache_index)
+        values = write_cache(value_cache, value, cache_index)
+        if self.fused_over_cache is not None and not self.training and bias.shape[1] == 1:
+            return self.fused_over_cache(query, keys, values, bias, self.scale_tensor)
+        return self.heads_major(query, keys, values, bias)
 
 
 class Rotary(nn.Cell):
