@@ -678,15 +678,24 @@ struct ScaledInt8Rows {
 #endif
 };
 
-// Intel's cores do not bring the panels into L1 ahead of the micro-kernel by themselves: both stream from L2
-// (a 1024-deep panel of A is 56 KB, of B 128 KB, against 48 KB of L1), and on a Sapphire Rapids-class Xeon the
-// micro-kernel waited on those loads. Prefetching 16 steps of k ahead made its products 11-14% faster there (2
-// cores: 270 -> 305 GFLOP/s step-weighted, 1 core 140 -> 159; deeper or shallower blocks did not help). AMD's
-// Zen 5, where the kernel runs at 91% of peak without it, keeps the code it was measured with.
+// What suits the CPU, measured on two kinds: AMD's Zen 5 (where the constants above were tuned, and which keeps
+// the code it was measured with) and a Sapphire Rapids-class Intel Xeon (2 cores).
+// - Intel's cores do not bring the panels into L1 ahead of the micro-kernel by themselves: both stream from L2
+//   (a 1024-deep panel of A is 56 KB, of B 128 KB, against 48 KB of L1), and the micro-kernel waited on those
+//   loads. Prefetching 16 steps of k ahead made the products 11-14% faster there (2 cores: 270 -> 305 GFLOP/s
+//   over a training step's products, 1 core 140 -> 159; deeper or shallower blocks did not help).
+// - Sharing B's packed block between the cores (through Intel's slower L3, with a barrier per block) lost to
+//   each core packing its own half of B's columns for up to ~500 rows: prefill products of 128 / 256 / 512 rows
+//   took 16% / 12% / 7% less time split by columns, 1024 rows the same either way.
+struct Tuning {
+  bool prefetch;            // prefetch the panels kPrefetchSteps ahead in the micro-kernel
+  int split_columns_below;  // row tiles per thread under which 2-3 threads split B's columns, not A's rows
+};
 constexpr int kPrefetchSteps = 16;
-static bool prefetch_panels() {
+static Tuning tuning_for_this_cpu() {
   __builtin_cpu_init();
-  return __builtin_cpu_is("intel");
+  if (__builtin_cpu_is("intel")) return Tuning{true, 24};
+  return Tuning{false, kSplitColumnsBelow};
 }
 
 // c [kTileRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] x b's panel [depth][kTileCols]
@@ -807,8 +816,8 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
   static thread_local std::vector<float> b_store;
   float *b_blocks = aligned(b_store, 2 * int64_t(kc_max) * nc_max);
   const int64_t steps = (depth + kc_max - 1) / kc_max;
-  static const bool prefetch = prefetch_panels();
-  const auto multiply = prefetch ? tile<true> : tile<false>;
+  static const Tuning tuning = tuning_for_this_cpu();
+  const auto multiply = tuning.prefetch ? tile<true> : tile<false>;
 #pragma omp parallel
   {
     const int t = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -816,7 +825,9 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
     // Few rows (a short prompt's prefill, a small batch): threads split B's panels instead of A's rows, each
     // packing and using only its own panels (so no barrier), all of A's rows each. Split by rows, a thread
     // could get one tile of 14 rows and the other two.
-    const bool split_columns = tiles < kSplitColumnsBelow * threads;
+    // (many threads splitting columns would each pack all of A: those form a grid below instead)
+    const int split_below = threads <= 3 ? tuning.split_columns_below : kSplitColumnsBelow;
+    const bool split_columns = tiles < split_below * threads;
     // Many threads (more than the two CI's machines have): a grid of row groups x column groups, about square,
     // so that each thread reads only its group's share of B's block from the shared cache, not all of it (with
     // 16 threads splitting rows alone, every thread streamed the whole 6 MB block once per row block). The
