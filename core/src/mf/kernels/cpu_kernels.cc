@@ -817,7 +817,12 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
   float *b_blocks = aligned(b_store, 2 * int64_t(kc_max) * nc_max);
   const int64_t steps = (depth + kc_max - 1) / kc_max;
   static const Tuning tuning = tuning_for_this_cpu();
-  const auto multiply = tuning.prefetch ? tile<true> : tile<false>;
+  // a branch rather than a function pointer, so that both micro-kernels stay inlined
+  const auto multiply = [prefetch = tuning.prefetch](int kc, const float *a_panel, const float *b_panel, float *out,
+                                                     int64_t ldc, bool accumulate) {
+    if (prefetch) tile<true>(kc, a_panel, b_panel, out, ldc, accumulate);
+    else tile<false>(kc, a_panel, b_panel, out, ldc, accumulate);
+  };
 #pragma omp parallel
   {
     const int t = omp_get_thread_num(), threads = omp_get_num_threads();
