@@ -74,9 +74,8 @@ int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // Shapes of one fused attention call, token-major (as the projections produce them, so no
 // transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, 1, Tb, L] with
-// Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows).
-// Token-major tensors ([B, T, heads, D], as the projections produce them) or heads-major ones ([B, heads, T, D],
-// the key/value cache's layout: a prompt's prefill attends over the cache)
+// Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows); or heads-major, q [B, H, T, D] and
+// k, v [B, G, L, D]: the key/value cache's layout, which a prompt's prefill attends over.
 struct AttentionShape {
   bool heads_major;
   int64_t batch, rows, heads, dim, keys, groups, bias_batch, bias_rows;
