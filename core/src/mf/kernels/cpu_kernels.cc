@@ -850,6 +850,12 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
     // several column blocks (the LM head's x W^T): pack each of A's blocks once and keep it for the next ones
     const bool keep_a = n > kColumnBlock && my_rows * depth * int64_t(sizeof(float)) <= kKeptA;
     static thread_local std::vector<float> a_store;
+    // Split by columns, no thread reads another's panels and nothing waits at a barrier, so a thread may run
+    // blocks ahead: in the caller's double buffer it would then overwrite panels that a slower thread is still
+    // multiplying (a later block's panels sit elsewhere when its depth or width differs; found as one wrong
+    // tile in 80000 values on a 2-core Intel). Each thread packs into a buffer of its own instead.
+    static thread_local std::vector<float> own_b_store;
+    float *own_b_block = row_groups == 1 && threads > 1 ? aligned(own_b_store, int64_t(kc_max) * nc_max) : nullptr;
     float *a_blocks = aligned(a_store, keep_a ? my_rows * kc_max * steps : int64_t(kRowBlock) * kc_max);
     alignas(64) float edge[kTileRows * kTileCols];
     int64_t block = 0;
@@ -859,7 +865,7 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
       for (int64_t s = 0; s < steps; ++s, ++block) {
         const int64_t pc = s * kc_max;
         const int kc = int(std::min<int64_t>(kc_max, depth - pc));
-        float *b_block = b_blocks + (block & 1) * int64_t(kc_max) * nc_max;
+        float *b_block = own_b_block ? own_b_block : b_blocks + (block & 1) * int64_t(kc_max) * nc_max;
         const int my_first_panel = panels * t / threads, my_last_panel = panels * (t + 1) / threads;
         pack_b(b.block(pc, jc), kc, nc, b_block, my_first_panel, my_last_panel);
         if (row_groups > 1) {  // threads use panels that others packed
