@@ -57,6 +57,7 @@ def test_gelu_values_and_gradient(name, approximate):
     ((30, 1100), 40),  # two blocks of depth (1024 + 76), the second added to the first
     ((50, 70), 1600),  # two column blocks (1536 + 64): A's packed blocks kept for the second
     ((2, 9, 33), 20),  # leading dimensions are rows
+    ((128, 70), 96),  # a prompt's 128 rows: 9 tiles of 14 and the last 2 rows in a tile of their own height
     ((1000, 300), 700),  # rows split between threads (with 4 or more threads: a grid of rows x columns)
 ])
 def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):

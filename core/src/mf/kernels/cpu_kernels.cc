@@ -21,6 +21,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #include <omp.h>
 #if defined(__AVX512F__)
@@ -266,20 +267,27 @@ void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t
 // vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0.
 void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t keys, float scale) {
   constexpr float kMaskedScore = -1e30f;
-  bool any_visible = false;
-  for (int64_t j = lo; j < std::min(hi, keys); ++j) any_visible |= bias[j] > kHidden;
   const int64_t end = std::min(hi, keys);
+  int visible = 0;
+#pragma omp simd reduction(| : visible)
+  for (int64_t j = lo; j < end; ++j) visible |= int(bias[j] > kHidden);
   float m = std::numeric_limits<float>::lowest();
 #pragma omp simd reduction(max : m)
   for (int64_t j = lo; j < end; ++j) {
-    const float score = row[j] * scale + bias[j];
-    row[j] = (any_visible && bias[j] <= kHidden) ? kMaskedScore : score;
-    m = std::max(m, row[j]);
+    const float score = row[j] * scale + bias[j], kept = (visible && bias[j] <= kHidden) ? kMaskedScore : score;
+    row[j] = kept;
+    m = m > kept ? m : kept;  // not std::max: its reference to row[j] kept this loop scalar
   }
+  // More than 87 below the peak a probability is under float32's smallest normal number against the peak's 1: it
+  // is 0 (as in attend_head). Handing libmvec the hidden keys' -1e30 instead sent every vector holding one through
+  // its scalar fallback for out-of-range inputs, errno and all. The clamp is a pass of its own: within the exp's
+  // loop the compiler folds it into the select and passes exp the unclamped scores again.
+#pragma omp simd
+  for (int64_t j = lo; j < end; ++j) row[j] = std::max(row[j] - m, -87.f);
   float total = 0.f;
 #pragma omp simd reduction(+ : total)
   for (int64_t j = lo; j < end; ++j) {
-    const float p = std::exp(row[j] - m);
+    const float p = row[j] > -87.f ? std::exp(row[j]) : 0.f;
     row[j] = p;
     total += p;
   }
@@ -697,12 +705,14 @@ static Tuning tuning_for_this_cpu() {
   return Tuning{false, kSplitColumnsBelow};
 }
 
-// c [kTileRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] x b's panel [depth][kTileCols]
-template <bool kPrefetch>
+// c [kRows x kTileCols] (row stride ldc) = or += a's panel [depth][kTileRows] (its first kRows rows) x b's panel
+// [depth][kTileCols]. kRows < kTileRows serves a product's last rows: 128 rows are 9 tiles of 14 and one of 2,
+// which as a full tile cost 8% of the product's time.
+template <bool kPrefetch, int kRows = kTileRows>
 static inline void tile(int depth, const float *__restrict a, const float *__restrict b, float *c, int64_t ldc,
                         bool accumulate) {
-  vec acc[kTileRows][2] = {};
-  for (int i = 0; i < kTileRows; ++i) {  // C comes from L3 or memory
+  vec acc[kRows][2] = {};
+  for (int i = 0; i < kRows; ++i) {  // C comes from L3 or memory
     __builtin_prefetch(c + i * ldc, 1);
     __builtin_prefetch(c + i * ldc + kTileCols - 1, 1);
   }
@@ -713,7 +723,7 @@ static inline void tile(int depth, const float *__restrict a, const float *__res
       __builtin_prefetch(b + kPrefetchSteps * kTileCols + kTileCols / 2);
       __builtin_prefetch(a + kPrefetchSteps * kTileRows);
     }
-    for (int i = 0; i < kTileRows; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const vec ai = (vec){} + a[i];  // a broadcast, folded into the FMA's memory operand
       acc[i][0] += ai * b0;
       acc[i][1] += ai * b1;
@@ -721,13 +731,21 @@ static inline void tile(int depth, const float *__restrict a, const float *__res
     a += kTileRows;
     b += kTileCols;
   }
-  for (int i = 0; i < kTileRows; ++i)
+  for (int i = 0; i < kRows; ++i)
     for (int h = 0; h < 2; ++h) {
       unaligned_vec *out = reinterpret_cast<unaligned_vec *>(c + i * ldc + h * kLanes);
       *out = accumulate ? *out + acc[i][h] : acc[i][h];
     }
 }
 
+// the tile of `rows` <= kTileRows rows: a table of the kernels for each height
+template <bool kPrefetch, int... kHeights>
+static void tile_of_height(int rows, int depth, const float *a, const float *b, float *c, int64_t ldc, bool accumulate,
+                           std::integer_sequence<int, kHeights...>) {
+  using Kernel = void (*)(int, const float *, const float *, float *, int64_t, bool);
+  static constexpr Kernel kernels[] = {tile<kPrefetch, kHeights + 1>...};
+  kernels[rows - 1](depth, a, b, c, ldc, accumulate);
+}
 
 // B's rows [0, depth) x columns [first panel, last panel) * kTileCols into panels [depth][kTileCols], zero-padded
 // past `cols`
@@ -822,6 +840,13 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
     if (prefetch) tile<true>(kc, a_panel, b_panel, out, ldc, accumulate);
     else tile<false>(kc, a_panel, b_panel, out, ldc, accumulate);
   };
+  const auto multiply_rows = [prefetch = tuning.prefetch](int rows, int kc, const float *a_panel,
+                                                          const float *b_panel, float *out, int64_t ldc,
+                                                          bool accumulate) {
+    const auto heights = std::make_integer_sequence<int, kTileRows>();
+    if (prefetch) tile_of_height<true>(rows, kc, a_panel, b_panel, out, ldc, accumulate, heights);
+    else tile_of_height<false>(rows, kc, a_panel, b_panel, out, ldc, accumulate, heights);
+  };
 #pragma omp parallel
   {
     const int t = omp_get_thread_num(), threads = omp_get_num_threads();
@@ -888,7 +913,11 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
                 multiply(kc, a_panel, b_panel, out, ldc, pc > 0);
                 continue;
               }
-              multiply(kc, a_panel, b_panel, edge, kTileCols, false);  // a partial tile: through a full one
+              if (width == kTileCols) {  // the last rows
+                multiply_rows(height, kc, a_panel, b_panel, out, ldc, pc > 0);
+                continue;
+              }
+              multiply_rows(height, kc, a_panel, b_panel, edge, kTileCols, false);  // the last columns: via a copy
               for (int i = 0; i < height; ++i)
                 for (int j = 0; j < width; ++j)
                   out[i * ldc + j] = (pc > 0 ? out[i * ldc + j] : 0.f) + edge[i * kTileCols + j];
@@ -1480,24 +1509,25 @@ static void attention_forward(void **params, const AttentionShape &s) {
 #pragma omp parallel
   {
     std::vector<float> queries(rows * dp), keys_t(dp * lp), values(lp * dp), probs(rows * lp), out(rows * dp);
-#pragma omp for collapse(2) schedule(dynamic)
+    // A work item is one chunk of one head's query rows, with its own copy of the keys and values it sees: per
+    // head, 9 heads of one prompt kept one of two threads idle for a fifth of the time. The copies cost a few
+    // percent of the products; the last chunks, which see the most keys under a causal mask, go first.
+#pragma omp for collapse(3) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
-      for (int64_t h = 0; h < s.heads; ++h) {
-        // the head's keys and values are copied once and serve all its chunks of query rows
-        const int64_t g = s.group_of(h);
-        pack(k + s.kv_offset(b, g), kv_stride, s.keys, s.dim, true, keys_t.data(), lp, dp);
-        pack(v + s.kv_offset(b, g), kv_stride, s.keys, s.dim, false, values.data(), dp, lp);
-        for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-          const int64_t first = chunk * rows, count = std::min(rows, s.rows - first);
+      for (int64_t h = 0; h < s.heads; ++h)
+        for (int64_t reversed = 0; reversed < chunks; ++reversed) {
+          const int64_t chunk = chunks - 1 - reversed, first = chunk * rows, count = std::min(rows, s.rows - first);
           int64_t lo, hi;
           visible_keys(s, bias, b, first, count, &lo, &hi);
+          const int64_t g = s.group_of(h), seen = std::min(hi, s.keys);
+          pack(k + s.kv_offset(b, g), kv_stride, seen, s.dim, true, keys_t.data(), lp, dp);
+          pack(v + s.kv_offset(b, g), kv_stride, seen, s.dim, false, values.data(), dp, hi);
           pack(q + s.q_offset(b, h, first), q_stride, count, s.dim, false, queries.data(), dp, rows);
           chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
           small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, out.data(), dp, rows, dp, hi - lo, false);
           for (int64_t r = 0; r < count; ++r)
             std::copy(out.data() + r * dp, out.data() + r * dp + s.dim, o + s.q_offset(b, h, first + r));
         }
-      }
   }
 }
 
