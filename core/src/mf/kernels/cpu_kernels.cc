@@ -262,6 +262,28 @@ void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t
   *hi = std::min(round_up(high, kCols), s.padded_keys);
 }
 
+// values [n] -> exp(value - peak), vectorised (glibc's vector maths); returns their sum. More than 87 below the peak
+// a value is under float32's smallest normal number against the peak's 1: it cannot change the sum, and subnormal
+// arithmetic is slow, so it is 0. Handing libmvec a hidden key's score (~ -1e9) instead sent every vector holding
+// one through its scalar fallback for out-of-range inputs, errno and all: half of a prompt's attention time. The
+// clamp is a pass of its own: inside the exp's loop the compiler folded it into the select and passed exp the
+// unclamped values again.
+float exp_from_peak(float *values, int64_t n, float peak) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float shifted = values[i] - peak;
+    values[i] = shifted > -87.f ? shifted : -87.f;
+  }
+  float total = 0.f;
+#pragma omp simd reduction(+ : total)
+  for (int64_t i = 0; i < n; ++i) {
+    const float p = values[i] > -87.f ? std::exp(values[i]) : 0.f;
+    values[i] = p;
+    total += p;
+  }
+  return total;
+}
+
 // One row of scores over keys [lo, hi) -> softmax probabilities; hidden and padding keys get 0.
 // Both passes are branch-free so that the compiler vectorises them (exp included, through glibc's
 // vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0.
@@ -278,20 +300,7 @@ void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t 
     row[j] = kept;
     m = m > kept ? m : kept;  // not std::max: its reference to row[j] kept this loop scalar
   }
-  // More than 87 below the peak a probability is under float32's smallest normal number against the peak's 1: it
-  // is 0 (as in attend_head). Handing libmvec the hidden keys' -1e30 instead sent every vector holding one through
-  // its scalar fallback for out-of-range inputs, errno and all. The clamp is a pass of its own: within the exp's
-  // loop the compiler folds it into the select and passes exp the unclamped scores again.
-#pragma omp simd
-  for (int64_t j = lo; j < end; ++j) row[j] = std::max(row[j] - m, -87.f);
-  float total = 0.f;
-#pragma omp simd reduction(+ : total)
-  for (int64_t j = lo; j < end; ++j) {
-    const float p = row[j] > -87.f ? std::exp(row[j]) : 0.f;
-    row[j] = p;
-    total += p;
-  }
-  const float inv = 1.f / total;
+  const float inv = 1.f / exp_from_peak(row + lo, end - lo, m);
 #pragma omp simd
   for (int64_t j = lo; j < end; ++j) row[j] *= inv;
   for (int64_t j = end; j < hi; ++j) row[j] = 0.f;
@@ -1664,18 +1673,8 @@ static void attend_head(const float *query, const float *keys, const float *valu
     weights[l] = dot * scale + row_bias[l];
     peak = std::max(peak, weights[l]);
   }
-  // the probabilities in one vectorised pass (exp through glibc's vector maths). More than 87 below the peak a
-  // weight is under float32's smallest normal number against the peak's 1: it cannot change the sum, and
-  // subnormal arithmetic is many times slower, so it is 0 (and its value row is not read)
-  float total = 0.f;
-#pragma omp simd reduction(+ : total)
-  for (int64_t l = 0; l < slots; ++l) {
-    const float shifted = std::max(weights[l] - peak, -88.f);
-    const float p = shifted < -87.f ? 0.f : std::exp(shifted);
-    weights[l] = p;
-    total += p;
-  }
-  const float inverse = 1.f / total;
+  // the probabilities (a weight of 0 is not read from its value row below)
+  const float inverse = 1.f / exp_from_peak(weights, slots, peak);
 #if defined(__AVX512F__)
   if (kVectors > 0) {
     __m512 acc[kVectors > 0 ? kVectors : 1];
