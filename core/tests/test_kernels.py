@@ -164,12 +164,14 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
     (2, 4, 4, False, 3, 4),  # a prompt continued after cached tokens
     (2, 4, 1, True, 4, 0),   # a prompt with a bias per head (MindSpore's ops)
 ])
+@pytest.mark.parametrize("token_major", [False, True])
 def test_cached_attention_writes_the_cache_and_attends_like_numpy(batch, heads, groups, per_head_bias, length,
-                                                                   index):
+                                                                   index, token_major):
     """DotProductAttention.cached in a compiled graph, for one decoded token (the fused decoding kernel) and
-    for a prompt (the heads-major attention kernel): the new keys and values land in their cache rows
-    (nothing else changes) and each query row's output is softmax attention over the slots it may see,
-    computed here in float64."""
+    for a prompt (the heads-major attention kernel), and cached_tokens on token-major tensors (a prompt: the
+    kernel that writes the caches and attends): the new keys and values land in their cache rows (nothing
+    else changes) and each query row's output is softmax attention over the slots it may see, computed here
+    in float64."""
     from mindspore import nn, Parameter
     from mf.nn import DotProductAttention, Dropout, cache_mask_bias, kv_cache_shape
 
@@ -193,17 +195,25 @@ def test_cached_attention_writes_the_cache_and_attends_like_numpy(batch, heads, 
             self.attend = DotProductAttention(scale, Dropout(0.0))
 
         def construct(self, q, k, v, cache_index, attention_bias):
+            if token_major:
+                return self.attend.cached_tokens(q, k, v, self.key_cache, self.value_cache, cache_index,
+                                                 attention_bias)
             return self.attend.cached(q, k, v, self.key_cache, self.value_cache, cache_index, attention_bias)
 
     step = Step()
     step.set_train(False)
-    assert step.attend.decode is not None and step.attend.fused_over_cache is not None
+    assert None not in (step.attend.decode, step.attend.fused_over_cache, step.attend.prefill)
+    inputs = [query, key, value]
+    if token_major:
+        inputs = [np.ascontiguousarray(x.transpose(0, 2, 1, 3)) for x in inputs]
     mode = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
-        out = step(Tensor(query), Tensor(key), Tensor(value), Tensor(index, ms.int32), Tensor(bias)).asnumpy()
+        out = step(*map(Tensor, inputs), Tensor(index, ms.int32), Tensor(bias)).asnumpy()
     finally:
         ms.set_context(mode=mode)
+    if token_major:  # [B, T, heads * d] -> [B, heads, T, d]
+        out = out.reshape(batch, length, heads, dim).transpose(0, 2, 1, 3)
 
     expected_keys, expected_values = key_cache.copy(), value_cache.copy()
     rows = (np.arange(batch * groups) * slots + index)[:, None] + np.arange(length)

@@ -138,6 +138,9 @@ def build(name, library):
         return _custom(library, "AttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32, bprop)
     if name == "cached_attention":  # inference only: heads-major q [B, H, T, D] over caches k, v [B, G, L, D]
         return _custom(library, "CachedAttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32)
+    if name == "prefill_attention":  # inference only; token-major q, k, v; writes the caches (inputs 3, 4) in place
+        return _custom(library, "PrefillAttention", lambda q, k, v, kc, vc, i, b, s: q,
+                       lambda q, k, v, kc, vc, i, b, s: f32)
     if name == "decode_attention":  # inference only; writes the caches (inputs 3, 4) in place
         return _custom(library, "DecodeAttention", lambda q, k, v, kc, vc, i, b, s: q,
                        lambda q, k, v, kc, vc, i, b, s: f32)

@@ -69,6 +69,14 @@ def split_heads(x, heads):
     return x.reshape(batch, length, heads, width // heads).transpose(0, 2, 1, 3)
 
 
+def heads_first(x):
+    """[B, T, heads, head_dim] -> [B, heads, T, head_dim] (a free reshape when T == 1)."""
+    batch, length, heads, head_dim = x.shape
+    if length == 1:
+        return x.reshape(batch, heads, 1, head_dim)
+    return x.transpose(0, 2, 1, 3)
+
+
 def merge_heads(x):
     """[B, heads, T, head_dim] -> [B, T, heads * head_dim]."""
     batch, heads, length, head_dim = x.shape
@@ -174,6 +182,7 @@ class DotProductAttention(nn.Cell):
         self.fused = kernels.op("attention")
         self.decode = kernels.op("decode_attention")
         self.fused_over_cache = kernels.op("cached_attention")
+        self.prefill = kernels.op("prefill_attention")
 
     def construct(self, query, key, value, bias):
         batch, length, heads, head_dim = query.shape
@@ -205,6 +214,19 @@ class DotProductAttention(nn.Cell):
         if self.fused_over_cache is not None and not self.training and bias.shape[1] == 1:
             return self.fused_over_cache(query, keys, values, bias, self.scale_tensor)
         return self.heads_major(query, keys, values, bias)
+
+    def cached_tokens(self, query, key, value, key_cache, value_cache, cache_index, bias):
+        """cached() on token-major tensors, as the projections produce them: query [B, T, heads, d], key and
+        value [B, T, kv_heads, d]; returns [B, T, heads * d]. A prompt (T > 1, not training, one bias for all
+        heads) is written to the caches and attended in one kernel, without the head transposes and
+        ScatterUpdates around cached()'s (~6% of SmolLM2-135M's prefill of one prompt)."""
+        batch, length, heads, head_dim = query.shape
+        if self.prefill is not None and length > 1 and not self.training and bias.shape[1] == 1:
+            out = self.prefill(query, key, value, key_cache, value_cache, cache_index, bias, self.scale_tensor)
+            return out.reshape(batch, length, heads * head_dim)
+        out = self.cached(heads_first(query), heads_first(key), heads_first(value), key_cache, value_cache,
+                          cache_index, bias)
+        return merge_heads(out)
 
 
 class Rotary(nn.Cell):

@@ -4,7 +4,7 @@ import math
 from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel, PreNormBlock
-from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation, merge_heads, split_heads
+from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, activation
 
 from .configuration import GPT2Config
 
@@ -27,17 +27,17 @@ class GPT2Attention(nn.Cell):
         self.attend = DotProductAttention(scale, Dropout(config.attention_dropout))
 
     def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
+        batch, length, _ = x.shape
+        heads, head_dim = self.num_heads, self.hidden_size // self.num_heads
         query, key, value = ops.split(self.c_attn(x), self.hidden_size, axis=-1)
+        query = query.reshape(batch, length, heads, head_dim)  # token-major [B, T, heads, d]
+        key = key.reshape(batch, length, heads, head_dim)
+        value = value.reshape(batch, length, heads, head_dim)
         if key_cache is None:
-            batch, length, _ = x.shape
-            heads, head_dim = self.num_heads, self.hidden_size // self.num_heads
-            out = self.attend(query.reshape(batch, length, heads, head_dim), key.reshape(batch, length, heads, head_dim),
-                              value.reshape(batch, length, heads, head_dim), bias)
-            return self.resid_dropout(self.c_proj(out))
-        query = split_heads(query, self.num_heads)
-        out = self.attend.cached(query, split_heads(key, self.num_heads), split_heads(value, self.num_heads),
-                                 key_cache, value_cache, cache_index, bias)
-        return self.resid_dropout(self.c_proj(merge_heads(out)))
+            out = self.attend(query, key, value, bias)
+        else:
+            out = self.attend.cached_tokens(query, key, value, key_cache, value_cache, cache_index, bias)
+        return self.resid_dropout(self.c_proj(out))
 
 
 class GPT2MLP(nn.Cell):

@@ -9,7 +9,7 @@ from mindspore import nn, ops
 
 from mf.models import CausalLM, DecoderModel, PreNormBlock
 from mf.nn import DecodeGatedFeedForward, DotProductAttention, Dropout, Embedding, Linear, RMSNorm, Rotary, \
-    RotaryDecodeAttention, SwiGLU, merge_heads, rotary_tables, split_heads
+    RotaryDecodeAttention, SwiGLU, rotary_tables
 
 from .configuration import LlamaConfig
 
@@ -31,14 +31,7 @@ class LlamaAttention(nn.Cell):
 
     def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
         if key_cache is None:
-            # token-major [B, T, heads, d]: cos/sin [B, 1, T, d/2] become [B, T, 1, d/2] by a reshape
-            batch, length, _ = x.shape
-            cos_t = cos.reshape(cos.shape[0], length, 1, cos.shape[-1])
-            sin_t = sin.reshape(sin.shape[0], length, 1, sin.shape[-1])
-            query = self.rotary(self.wq(x).reshape(batch, length, self.num_heads, self.head_dim), cos_t, sin_t)
-            key = self.rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
-            value = self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
-            return self.wo(self.attend(query, key, value, bias))
+            return self.wo(self.attend(*self.rotated_heads(x, cos, sin), bias))
         if x.shape[1] == 1 and not self.training and self.decode.fits(self.wq, self.wk, self.wv, self.wo):
             # one decoded token: products, rotations, cache writes, attention and output in one kernel
             return self.decode(x, self.wq.weight, getattr(self.wq, "weight_scale", None), self.wk.weight,
@@ -46,11 +39,18 @@ class LlamaAttention(nn.Cell):
                                getattr(self.wv, "weight_scale", None), self.wo.weight,
                                getattr(self.wo, "weight_scale", None), self.wq.int8_activations, cos, sin,
                                key_cache, value_cache, cache_index, bias)
-        query = self.rotary(split_heads(self.wq(x), self.num_heads), cos, sin)
-        key = self.rotary(split_heads(self.wk(x), self.kv_heads), cos, sin)
-        value = split_heads(self.wv(x), self.kv_heads)
-        out = self.attend.cached(query, key, value, key_cache, value_cache, cache_index, bias)
-        return self.wo(merge_heads(out))
+        query, key, value = self.rotated_heads(x, cos, sin)
+        return self.wo(self.attend.cached_tokens(query, key, value, key_cache, value_cache, cache_index, bias))
+
+    def rotated_heads(self, x, cos, sin):
+        """Token-major query [B, T, heads, d] and key [B, T, kv_heads, d] rotated by position, and value; cos/sin
+        [B, 1, T, d/2] become [B, T, 1, d/2] by a reshape."""
+        batch, length, _ = x.shape
+        cos_t = cos.reshape(cos.shape[0], length, 1, cos.shape[-1])
+        sin_t = sin.reshape(sin.shape[0], length, 1, sin.shape[-1])
+        query = self.rotary(self.wq(x).reshape(batch, length, self.num_heads, self.head_dim), cos_t, sin_t)
+        key = self.rotary(self.wk(x).reshape(batch, length, self.kv_heads, self.head_dim), cos_t, sin_t)
+        return query, key, self.wv(x).reshape(batch, length, self.kv_heads, self.head_dim)
 
 
 class LlamaFeedForward(nn.Cell):
