@@ -150,7 +150,7 @@ class CausalLM(PreTrainedModel, GenerationMixin):
                   cache_index=None, last_token_only=False):
         hidden = getattr(self, self.base_model_prefix)(input_ids, attention_mask, position_ids, kv_cache,
                                                        cache_index)
-        if last_token_only:  # generation needs only the next-token logits
+        if last_token_only and hidden.shape[1] > 1:  # generation needs only the next-token logits
             hidden = hidden[:, -1:, :]
         logits = self.logits(hidden)
         if labels is None:

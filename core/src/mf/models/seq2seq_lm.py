@@ -85,7 +85,8 @@ class EncoderDecoderLM(PreTrainedModel, GenerationMixin):
         cache_length slots (generate's step)."""
         self_bias = cache_mask_bias(ops.ones((1, cache_length), ms.float32), cache_index, 1)
         hidden = self.decode(tokens, self_bias, padding_mask_bias(attention_mask), cross_kv, cache_index, kv_cache)
-        return self.logits(hidden)[:, -1]
+        # [B, 1, vocab] -> [B, vocab] by a reshape: MindSpore's StridedSlice copied t5-small's logits in 0.9 ms
+        return self.logits(hidden).reshape(tokens.shape[0], -1)
 
     def get_encoder_states(self, input_ids, attention_mask=None):
         """The encoder's last hidden states [B, S, H] (transformers' encoder_last_hidden_state)."""

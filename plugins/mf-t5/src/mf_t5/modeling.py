@@ -17,8 +17,8 @@ from mindspore import nn, ops
 
 from mf.models import EncoderDecoderLM, decoder_self_bias
 from mf.modeling import PreTrainedModel
-from mf.nn import Dropout, Embedding, Linear, RMSNorm, WeightMatMul, activation, kv_cache_shape, merge_heads, \
-    padding_mask_bias, scaled_dot_product_attention, split_heads, write_cache
+from mf.nn import DotProductAttention, Dropout, Embedding, Linear, RMSNorm, RotaryDecodeAttention, WeightMatMul, \
+    activation, kv_cache_shape, merge_heads, padding_mask_bias, scaled_dot_product_attention, split_heads
 
 from .configuration import T5Config
 
@@ -58,6 +58,14 @@ class T5Attention(nn.Cell):
         self.v = Linear(config.d_model, inner, bias=False, init_std=std * config.d_model ** -0.5)
         self.o = Linear(inner, config.d_model, bias=False, init_std=std * inner ** -0.5)
         self.dropout = Dropout(config.dropout_rate)
+        # inference's fused kernels: a decoded token's self-attention (projections, cache writes, attention and
+        # output in one kernel: RotaryDecodeAttention's, its rotation made the identity, as T5's positions come
+        # from the bias), a prompt's cache writes and attention, cross-attention
+        self.attend = DotProductAttention(1.0, Dropout(0.0))
+        self.decode = RotaryDecodeAttention(1.0)
+        pairs = (1, 1, 1, config.d_kv // 2)
+        self.no_rotation = (ms.Tensor(np.ones(pairs, np.float32)), ms.Tensor(np.zeros(pairs, np.float32))) \
+            if config.d_kv % 2 == 0 else None
         if has_relative_attention_bias:
             self.relative_attention_bias = Embedding(config.relative_attention_num_buckets, config.num_heads,
                                                      init_std=std * config.d_model ** -0.5)
@@ -81,8 +89,27 @@ class T5Attention(nn.Cell):
     def construct(self, x, key, value, bias):
         """Queries from x attend to key/value [B, heads, L, head_dim] with the additive bias."""
         query = split_heads(self.q(x), self.num_heads)
-        out = scaled_dot_product_attention(query, key, value, bias, 1.0, self.dropout)
+        if not self.training and self.attend.fused_over_cache is not None and bias.shape[1] == 1:
+            # one bias for all heads (cross-attention's padding mask): mf's attention kernel
+            out = self.attend.fused_over_cache(query, key, value, bias, self.attend.scale_tensor)
+        else:
+            out = scaled_dot_product_attention(query, key, value, bias, 1.0, self.dropout)
         return self.o(merge_heads(out))
+
+    def cached(self, x, key_cache, value_cache, offset, bias):
+        """x's tokens at slots offset.. of the caches attend over all of them (inference); a decoded token
+        writes the caches and attends in one kernel, the per-head position bias included."""
+        if x.shape[1] == 1 and not self.training and self.no_rotation is not None and \
+                self.decode.fits(self.q, self.k, self.v, self.o):
+            cos, sin = self.no_rotation
+            return self.decode(x, self.q.weight, getattr(self.q, "weight_scale", None), self.k.weight,
+                               getattr(self.k, "weight_scale", None), self.v.weight,
+                               getattr(self.v, "weight_scale", None), self.o.weight,
+                               getattr(self.o, "weight_scale", None), self.q.int8_activations, cos, sin,
+                               key_cache, value_cache, offset, bias)
+        key, value = self.keys_values(x)
+        query = split_heads(self.q(x), self.num_heads)
+        return self.o(merge_heads(self.attend.cached(query, key, value, key_cache, value_cache, offset, bias)))
 
 
 class T5DenseActDense(nn.Cell):
@@ -133,9 +160,9 @@ class T5LayerSelfAttention(nn.Cell):
         """x + dropout(attention(norm(x))); with a cache, this step's keys and values are written at
         slots offset.. and the queries read the whole cache."""
         normed = self.layer_norm(x)
-        key, value = self.SelfAttention.keys_values(normed)
         if kv_cache is not None:
-            key, value = write_cache(kv_cache[0], key, offset), write_cache(kv_cache[1], value, offset)
+            return x + self.dropout(self.SelfAttention.cached(normed, kv_cache[0], kv_cache[1], offset, bias))
+        key, value = self.SelfAttention.keys_values(normed)
         return x + self.dropout(self.SelfAttention(normed, key, value, bias))
 
 
