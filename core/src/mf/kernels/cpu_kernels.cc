@@ -461,24 +461,6 @@ int GeluErfBackward(int, void **params, int *ndims, int64_t **shapes, const char
 }
 
 // ---- LayerNorm over the last axis -----------------------------------------------------
-extern "C++" {
-// one row: y = (x - mean) * rstd * gamma + beta; returns (mean, rstd)
-static inline std::pair<float, float> layer_norm_row(const float *xr, const float *gamma, const float *beta, float eps,
-                                                     int64_t h, float *yr) {
-  float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < h; ++i) sum += xr[i];
-  const float mean = sum / h;
-  float var = 0.f;
-#pragma omp simd reduction(+ : var)
-  for (int64_t i = 0; i < h; ++i) var += (xr[i] - mean) * (xr[i] - mean);
-  const float rstd = 1.f / std::sqrt(var / h + eps);
-#pragma omp simd
-  for (int64_t i = 0; i < h; ++i) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
-  return {mean, rstd};
-}
-}  // extern "C++"
-
 // in: x [R, H], gamma [H], beta [H], eps [1]; out: y [R, H], mean [R], rstd [R]
 int LayerNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *x = static_cast<const float *>(params[0]);
@@ -492,41 +474,21 @@ int LayerNormForward(int, void **params, int *ndims, int64_t **shapes, const cha
   rows_cols(ndims[0], shapes[0], &rows, &h);
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const auto [mean, rstd] = layer_norm_row(x + r * h, gamma, beta, eps, h, y + r * h);
+    const float *xr = x + r * h;
+    float *yr = y + r * h;
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < h; ++i) sum += xr[i];
+    const float mean = sum / h;
+    float var = 0.f;
+#pragma omp simd reduction(+ : var)
+    for (int64_t i = 0; i < h; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    const float rstd = 1.f / std::sqrt(var / h + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < h; ++i) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
     mean_out[r] = mean;
     rstd_out[r] = rstd;
   }
-  return 0;
-}
-
-// A residual add and the next norm in one launch (inference: a pre-norm block's x + attention(...) feeds its second
-// norm): in x, delta [R, H], the norm's weights, eps [1]; out: sum = x + delta [R, H], y = norm(sum) [R, H], the
-// same values as the Add and the norm kernel it replaces. A decoded token pays ~30-50 us per launch in
-// MindSpore's CPU runtime, about what a small model's norm itself takes.
-extern "C++" {
-template <class NormRow>
-static void add_then_norm(const float *x, const float *delta, float *sum, int64_t rows, int64_t h, NormRow norm_row) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *xr = x + r * h, *dr = delta + r * h;
-    float *sr = sum + r * h;
-#pragma omp simd
-    for (int64_t i = 0; i < h; ++i) sr[i] = xr[i] + dr[i];
-    norm_row(sr, r);
-  }
-}
-}  // extern "C++"
-
-// in: x, delta [R, H], gamma [H], beta [H], eps [1]; out: sum [R, H], y [R, H]
-int AddLayerNorm(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const float *gamma = static_cast<const float *>(params[2]), *beta = static_cast<const float *>(params[3]);
-  const float eps = *static_cast<const float *>(params[4]);
-  float *y = static_cast<float *>(params[6]);
-  int64_t rows, h;
-  rows_cols(ndims[0], shapes[0], &rows, &h);
-  add_then_norm(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                static_cast<float *>(params[5]), rows, h,
-                [&](const float *sr, int64_t r) { layer_norm_row(sr, gamma, beta, eps, h, y + r * h); });
   return 0;
 }
 
@@ -583,19 +545,6 @@ int LayerNormBackward(int, void **params, int *ndims, int64_t **shapes, const ch
 }
 
 // ---- RMSNorm over the last axis (LLaMA) ------------------------------------------------
-extern "C++" {
-// one row: y = x * rstd * w; returns rstd
-static inline float rms_norm_row(const float *xr, const float *w, float eps, int64_t h, float *yr) {
-  float sq = 0.f;
-#pragma omp simd reduction(+ : sq)
-  for (int64_t i = 0; i < h; ++i) sq += xr[i] * xr[i];
-  const float rstd = 1.f / std::sqrt(sq / h + eps);
-#pragma omp simd
-  for (int64_t i = 0; i < h; ++i) yr[i] = xr[i] * rstd * w[i];
-  return rstd;
-}
-}  // extern "C++"
-
 // in: x [R, H], weight [H], eps [1]; out: y [R, H], rstd [R]
 int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *x = static_cast<const float *>(params[0]);
@@ -606,20 +555,17 @@ int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char 
   int64_t rows, h;
   rows_cols(ndims[0], shapes[0], &rows, &h);
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) rstd_out[r] = rms_norm_row(x + r * h, w, eps, h, y + r * h);
-  return 0;
-}
-
-// in: x, delta [R, H], weight [H], eps [1]; out: sum [R, H], y [R, H] (see AddLayerNorm)
-int AddRmsNorm(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const float *w = static_cast<const float *>(params[2]);
-  const float eps = *static_cast<const float *>(params[3]);
-  float *y = static_cast<float *>(params[5]);
-  int64_t rows, h;
-  rows_cols(ndims[0], shapes[0], &rows, &h);
-  add_then_norm(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                static_cast<float *>(params[4]), rows, h,
-                [&](const float *sr, int64_t r) { rms_norm_row(sr, w, eps, h, y + r * h); });
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * h;
+    float *yr = y + r * h;
+    float sq = 0.f;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < h; ++i) sq += xr[i] * xr[i];
+    const float rstd = 1.f / std::sqrt(sq / h + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < h; ++i) yr[i] = xr[i] * rstd * w[i];
+    rstd_out[r] = rstd;
+  }
   return 0;
 }
 

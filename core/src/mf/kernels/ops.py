@@ -80,10 +80,6 @@ def build(name, library):
             return dx, dweight, ops.zeros_like(eps)
 
         return _custom(library, "RmsNormForward", lambda x, w, e: (x, [_rows(x)]), lambda x, w, e: (f32, f32), bprop)
-    if name == "add_rms_norm":  # inference only: (x + delta, RMSNorm(x + delta))
-        return _custom(library, "AddRmsNorm", lambda x, d, w, e: (x, x), lambda x, d, w, e: (f32, f32))
-    if name == "add_layer_norm":  # inference only: (x + delta, LayerNorm(x + delta))
-        return _custom(library, "AddLayerNorm", lambda x, d, g, b, e: (x, x), lambda x, d, g, b, e: (f32, f32))
     if name == "silu_mul":
         backward = _custom(library, "SiluMulBackward", lambda g, u, d: (g, g), lambda g, u, d: (f32, f32))
 

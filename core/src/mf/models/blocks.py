@@ -16,14 +16,8 @@ class PreNormBlock(nn.Cell):
         super().__init__()
         for name, cell in zip(self.sublayers, (norm_1, attention, norm_2, mlp)):
             setattr(self, name, cell)
-        self.add_then_norm = getattr(norm_2, "fuses_residual_add", False)
 
     def construct(self, x, *inputs):
         norm_1, attention, norm_2, mlp = self.sublayers
-        attended = getattr(self, attention)(getattr(self, norm_1)(x), *inputs)
-        if self.add_then_norm and not self.training:  # the residual add and norm_2 in one kernel (mf's RMSNorm)
-            x, normed = getattr(self, norm_2).add_and_normalize(x, attended)
-        else:
-            x = x + attended
-            normed = getattr(self, norm_2)(x)
-        return x + getattr(self, mlp)(normed)
+        x = x + getattr(self, attention)(getattr(self, norm_1)(x), *inputs)
+        return x + getattr(self, mlp)(getattr(self, norm_2)(x))

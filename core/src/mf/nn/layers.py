@@ -155,17 +155,11 @@ class LayerNorm(nn.Cell):
         self.norm = ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=eps)
         self.fused = kernels.op("layer_norm")
         self.eps = ms.Tensor(np.array([eps], np.float32))
-        self.fused_with_add = kernels.op("add_layer_norm")
-        self.fuses_residual_add = self.fused_with_add is not None  # add_and_normalize is there (PreNormBlock)
 
     def construct(self, x):
         if self.fused is not None:
             return self.fused(x, self.weight, self.bias, self.eps)[0]
         return self.norm(x, self.weight, self.bias)[0]
-
-    def add_and_normalize(self, x, delta):
-        """(x + delta, self(x + delta)) in one kernel, for inference (no gradient); when fuses_residual_add."""
-        return self.fused_with_add(x, delta, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Cell):
@@ -177,18 +171,12 @@ class RMSNorm(nn.Cell):
         self.eps_value = float(eps)
         self.eps = ms.Tensor(np.array([eps], np.float32))
         self.fused = kernels.op("rms_norm")
-        self.fused_with_add = kernels.op("add_rms_norm")
-        self.fuses_residual_add = self.fused_with_add is not None  # add_and_normalize is there (PreNormBlock)
 
     def construct(self, x):
         if self.fused is not None:
             return self.fused(x, self.weight, self.eps)[0]
         variance = ops.mean(x * x, -1, keep_dims=True)
         return x * ops.rsqrt(variance + self.eps_value) * self.weight
-
-    def add_and_normalize(self, x, delta):
-        """(x + delta, self(x + delta)) in one kernel, for inference (no gradient); when fuses_residual_add."""
-        return self.fused_with_add(x, delta, self.weight, self.eps)
 
 
 class SwiGLU(nn.Cell):
