@@ -1570,12 +1570,10 @@ int CachedAttentionForward(int, void **params, int *ndims, int64_t **shapes, con
 // the first row), bias [Bb, 1, Tb, L], scale [1]; out o [B, T, H, D]. Writes k and v to slots index.. of the
 // caches (in place), then attends over all L slots. MindSpore's way, the head transposes of q, k, v and o and
 // two ScatterUpdates, took ~6% of SmolLM2-135M's prefill of one prompt.
-int PrefillAttention(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const int64_t batch = shapes[0][0], rows = shapes[0][1], dim = shapes[0][3], groups = shapes[1][2];
-  const int64_t slots = shapes[3][0] / (batch * groups), index = *static_cast<const int32_t *>(params[5]);
-  if (index < 0 || index + rows > slots) return 1;
-  const float *k = static_cast<const float *>(params[1]), *v = static_cast<const float *>(params[2]);
-  float *key_cache = static_cast<float *>(params[3]), *value_cache = static_cast<float *>(params[4]);
+// k, v [B, T, G, D] (token-major; one token is also heads-major) -> slots index..index + T - 1 of the caches
+// [B, G, slots, D]
+static void write_cache_rows(const float *k, const float *v, float *key_cache, float *value_cache, int64_t batch,
+                             int64_t rows, int64_t groups, int64_t dim, int64_t slots, int64_t index) {
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t g = 0; g < groups; ++g)
       for (int64_t t = 0; t < rows; ++t) {
@@ -1583,6 +1581,15 @@ int PrefillAttention(int, void **params, int *ndims, int64_t **shapes, const cha
         std::memcpy(key_cache + to, k + from, dim * sizeof(float));
         std::memcpy(value_cache + to, v + from, dim * sizeof(float));
       }
+}
+
+int PrefillAttention(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const int64_t batch = shapes[0][0], rows = shapes[0][1], dim = shapes[0][3], groups = shapes[1][2];
+  const int64_t slots = shapes[3][0] / (batch * groups), index = *static_cast<const int32_t *>(params[5]);
+  if (index < 0 || index + rows > slots) return 1;
+  float *key_cache = static_cast<float *>(params[3]), *value_cache = static_cast<float *>(params[4]);
+  write_cache_rows(static_cast<const float *>(params[1]), static_cast<const float *>(params[2]), key_cache,
+                   value_cache, batch, rows, groups, dim, slots, index);
   void *attention[6] = {params[0], key_cache, value_cache, params[6], params[7], params[8]};
   attention_forward(attention, AttentionShape(shapes[0], groups, slots, shapes[6], ndims[6]));
   return 0;
@@ -1741,10 +1748,7 @@ static int decode_attention(const float *q, const float *k, const float *v, floa
                             int64_t batch, int64_t heads, int64_t groups, int64_t dim, int64_t slots) {
   const int64_t bias_batch = bias_shape[0] == 1 ? 0 : bias_shape[1] * slots, bias_head = bias_shape[1] == 1 ? 0 : slots;
   if (index < 0 || index >= slots) return 1;
-  for (int64_t bg = 0; bg < batch * groups; ++bg) {
-    std::memcpy(key_cache + (bg * slots + index) * dim, k + bg * dim, dim * sizeof(float));
-    std::memcpy(value_cache + (bg * slots + index) * dim, v + bg * dim, dim * sizeof(float));
-  }
+  write_cache_rows(k, v, key_cache, value_cache, batch, 1, groups, dim, slots, index);
 #pragma omp parallel if (batch * heads * slots * dim >= (1 << 18))  // waking threads costs more than a small step
   {
     std::vector<float> weights(slots);
