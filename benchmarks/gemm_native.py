@@ -36,6 +36,22 @@ def kernel_flags():
     raise SystemExit("FLAGS not found in mf/kernels/__init__.py")
 
 
+def mf_openmp_settings():
+    """The os.environ.setdefault(name, value) pairs of mf/__init__.py (OMP_WAIT_POLICY, GOMP_SPINCOUNT), read from
+    its source for the same reason: what `import mf` gives MindSpore's process."""
+    tree = ast.parse((KERNELS.parent / "__init__.py").read_text())
+    settings = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "setdefault" and \
+                ast.unparse(node.func.value) == "os.environ":
+            name, value = (ast.literal_eval(argument) for argument in node.args)
+            settings[name] = value
+    missing = set(MF_OPENMP_SETTINGS) - set(settings)
+    if missing:
+        raise SystemExit(f"{sorted(missing)} not set in mf/__init__.py")
+    return settings
+
+
 def build(scratch):
     binary = Path(scratch) / "gemm_native"
     subprocess.run(["g++", *kernel_flags(), f"-I{KERNELS}", str(HERE / "_gemm_native.cc"), "-o", str(binary)],
@@ -48,7 +64,7 @@ def measure_mf(binary, threads, repeats):
     products = gpt2_step_products()
     lines = [f"{label.replace(' ', '_')} {int(ta)} {int(tb)} {a[0]} {a[1]} {b[0]} {b[1]}"
              for label, a, b, ta, tb in products]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "2000"}
+    env = {**os.environ, **mf_openmp_settings(), "OMP_NUM_THREADS": str(threads)}
     out = subprocess.run([str(binary), str(repeats)], input="\n".join(lines) + "\n",
                          capture_output=True, text=True, check=True, env=env).stdout.split("\n")
     results = {}

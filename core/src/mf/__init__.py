@@ -13,11 +13,13 @@ from importlib.util import find_spec
 # the next kernel (a LLaMA decoding step ran 1.7x slower). libgomp reads this when MindSpore
 # loads it, so it only takes effect when mf is imported before mindspore.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# ...but not asleep at once: waking a sleeping team costs ~30 us, which a decoding step paid at every one
-# of its hundreds of small kernels (SmolLM2-135M int8: 22 -> 16 ms a token at batch 1, 41 -> 30 at batch 8).
-# A short spin (libgomp counts ~100 spins a microsecond: ~20 us) keeps the team awake from one kernel to the
-# next and still yields the cores to MindSpore's threads in longer gaps; training speed is unchanged by it.
-os.environ.setdefault("GOMP_SPINCOUNT", "2000")
+# ...but not asleep at once: waking a sleeping team costs 30-110 us (more on a busy virtual machine), which a
+# decoding step paid at many of its hundreds of small kernels. A spin keeps the team awake from one kernel to the
+# next and still yields the cores to MindSpore's threads in longer gaps. libgomp assumes ~100 spins a microsecond;
+# on the Intel Xeon of the benchmarks a spin is slower (2000 spins ~40 us, 20000 ~200-400 us), and 2000 let the
+# team fall asleep inside a step: 20000 decodes SmolLM2-135M int8 10-20% faster at batch 1 and 8 there and leaves
+# GPT-2 small training unchanged (README, "Speed on CPU").
+os.environ.setdefault("GOMP_SPINCOUNT", "20000")
 
 __version__ = "0.1.0"
 

@@ -52,8 +52,7 @@ def run(args) -> int:
     env = dict(os.environ)
     # msrun starts workers with the `python` on PATH: make it this interpreter
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mf/__init__.py sets them, before MindSpore loads
-    env.setdefault("GOMP_SPINCOUNT", "2000")
+    # os.environ already holds mf's OpenMP settings (mf/__init__.py sets them on import): the workers inherit them
     if args.verbose:
         env["MF_LAUNCH_VERBOSE"] = "1"
     else:
