@@ -68,10 +68,6 @@ void column_sum(const float *x, int64_t rows, int64_t cols, float *out) {
 constexpr float kHidden = -1e8f;
 // Query rows one work item handles at most: the scores of a chunk are [kChunk, keys] floats.
 constexpr int64_t kChunk = 64;
-// Below this many values a kernel's work is done by the calling thread alone: a parallel region costs 2-5 us when
-// the other threads are awake and 30-110 us when they sleep, while 8192 values take a norm ~3 us and a GELU ~25 us.
-// A decoded token's norms (576-768 values a row) stay on one thread; batch 8's activations (12-25 K) are split.
-constexpr int64_t kParallelWork = 1 << 13;
 // Register tile of the small GEMM below: kRows rows by kCols columns of accumulators.
 constexpr int64_t kRows = 4, kCols = 16;
 
@@ -408,7 +404,7 @@ int GeluTanhForward(int, void **params, int *ndims, int64_t **shapes, const char
   const float *x = static_cast<const float *>(params[0]);
   float *y = static_cast<float *>(params[1]);
   const int64_t n = numel(ndims[0], shapes[0]);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelWork)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     y[i] = 0.5f * v * (1.f + std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v)));
@@ -441,7 +437,7 @@ int GeluErfForward(int, void **params, int *ndims, int64_t **shapes, const char 
   const float *x = static_cast<const float *>(params[0]);
   float *y = static_cast<float *>(params[1]);
   const int64_t n = numel(ndims[0], shapes[0]);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelWork)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     y[i] = 0.5f * v * (1.f + std::erf(v * kInvSqrt2));
@@ -476,7 +472,7 @@ int LayerNormForward(int, void **params, int *ndims, int64_t **shapes, const cha
   float *rstd_out = static_cast<float *>(params[6]);
   int64_t rows, h;
   rows_cols(ndims[0], shapes[0], &rows, &h);
-#pragma omp parallel for schedule(static) if (rows * h >= kParallelWork)
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x + r * h;
     float *yr = y + r * h;
@@ -558,7 +554,7 @@ int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char 
   float *rstd_out = static_cast<float *>(params[4]);
   int64_t rows, h;
   rows_cols(ndims[0], shapes[0], &rows, &h);
-#pragma omp parallel for schedule(static) if (rows * h >= kParallelWork)
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x + r * h;
     float *yr = y + r * h;
@@ -616,7 +612,7 @@ int SiluMulForward(int, void **params, int *ndims, int64_t **shapes, const char 
   const float *u = static_cast<const float *>(params[1]);
   float *y = static_cast<float *>(params[2]);
   const int64_t n = numel(ndims[0], shapes[0]);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelWork)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
   return 0;
 }
@@ -1373,7 +1369,7 @@ int BiasAddForward(int, void **params, int *ndims, int64_t **shapes, const char 
   float *y = static_cast<float *>(params[2]);
   int64_t rows, h;
   rows_cols(ndims[0], shapes[0], &rows, &h);
-#pragma omp parallel for schedule(static) if (rows * h >= kParallelWork)
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
 #pragma omp simd
     for (int64_t i = 0; i < h; ++i) y[r * h + i] = x[r * h + i] + bias[i];
@@ -1485,7 +1481,7 @@ void rotate_pairs(void **params, int64_t **shapes, float direction) {
   float *y = static_cast<float *>(params[3]);
   const int64_t a = shapes[0][0], b = shapes[0][1], c = shapes[0][2], d = shapes[0][3], half = d / 2;
   const int64_t ca = shapes[1][0], cb = shapes[1][1], cc = shapes[1][2];
-#pragma omp parallel for collapse(3) schedule(static) if (a * b * c * d >= kParallelWork)
+#pragma omp parallel for collapse(3) schedule(static)
   for (int64_t i = 0; i < a; ++i)
     for (int64_t j = 0; j < b; ++j)
       for (int64_t k = 0; k < c; ++k) {
