@@ -28,12 +28,18 @@ TOLERANCE = 1e-5
 
 
 def kernel_flags():
-    """mf.kernels.FLAGS, read from its source: importing mf would import MindSpore, which this runs without."""
+    """mf.kernels.FLAGS + X86_FLAGS (what an x86 machine builds with), read from its source: importing mf would
+    import MindSpore, which this runs without."""
     tree = ast.parse((KERNELS / "__init__.py").read_text())
+    found = {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "FLAGS" for t in node.targets):
-            return [flag for flag in ast.literal_eval(node.value) if flag != "-fPIC"]
-    raise SystemExit("FLAGS not found in mf/kernels/__init__.py")
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if getattr(target, "id", None) in ("FLAGS", "X86_FLAGS"):
+                    found[target.id] = ast.literal_eval(node.value)
+    if set(found) != {"FLAGS", "X86_FLAGS"}:
+        raise SystemExit("FLAGS or X86_FLAGS not found in mf/kernels/__init__.py")
+    return [flag for flag in found["FLAGS"] + found["X86_FLAGS"] if flag != "-fPIC"]
 
 
 def mf_openmp_settings():
