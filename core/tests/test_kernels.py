@@ -77,6 +77,42 @@ def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):
     np.testing.assert_allclose(dw.asnumpy(), rows_dy.T @ rows_x, rtol=1e-5, atol=tolerance)
 
 
+@pytest.mark.parametrize("x_shape, out_features", [
+    ((17, 5), 3), ((45, 130), 77), ((30, 1100), 40), ((50, 70), 1600), ((2, 9, 33), 20), ((1000, 300), 700),
+])
+def test_matmul_with_bias_equals_the_product_then_the_bias_and_has_its_three_gradients(x_shape, out_features):
+    """x W^T + b in one kernel (the bias added to each tile after its last block of depth): the same floats as
+    the product followed by the bias add, and gradients dy W, dy^T x and the column sums of dy."""
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    w = RNG.standard_normal((out_features, x_shape[-1])).astype(np.float32)
+    b = RNG.standard_normal(out_features).astype(np.float32)
+    dy = RNG.standard_normal(x_shape[:-1] + (out_features,)).astype(np.float32)
+    fused = kernels.op("matmul_bias")
+    y = fused(Tensor(x), Tensor(w), Tensor(b)).asnumpy()
+    unfused = kernels.op("bias_add")(kernels.op("matmul")(Tensor(x), Tensor(w)), Tensor(b)).asnumpy()
+    np.testing.assert_array_equal(y, unfused)
+    _, (dx, dw, db) = _grad(lambda a, c, d: (fused(a, c, d) * Tensor(dy)).sum(), Tensor(x), Tensor(w), Tensor(b))
+    x64, w64, dy64 = x.astype(np.float64), w.astype(np.float64), dy.astype(np.float64)
+    rows_x, rows_dy = x64.reshape(-1, x.shape[-1]), dy64.reshape(-1, out_features)
+    tolerance = 1e-6 * np.sqrt(x.shape[-1] * max(out_features, rows_x.shape[0]))
+    np.testing.assert_allclose(y, x64 @ w64.T + b, rtol=1e-5, atol=tolerance)
+    np.testing.assert_allclose(dx.asnumpy(), dy64 @ w64, rtol=1e-5, atol=tolerance)
+    np.testing.assert_allclose(dw.asnumpy(), rows_dy.T @ rows_x, rtol=1e-5, atol=tolerance)
+    np.testing.assert_allclose(db.asnumpy(), rows_dy.sum(0), rtol=1e-5, atol=tolerance)
+
+
+def test_int8_matmul_with_bias_equals_the_int8_product_then_the_bias():
+    x = RNG.standard_normal((45, 130)).astype(np.float32)
+    w = RNG.integers(-127, 128, (1600, 130)).astype(np.int8)  # two column blocks
+    scale = RNG.uniform(0.001, 0.01, 1600).astype(np.float32)
+    b = RNG.standard_normal(1600).astype(np.float32)
+    y = kernels.op("matmul_int8_bias")(Tensor(x), Tensor(w), Tensor(scale), Tensor(b)).asnumpy()
+    product = kernels.op("matmul_int8")(Tensor(x), Tensor(w), Tensor(scale)).asnumpy()
+    np.testing.assert_array_equal(y, product + b)
+    np.testing.assert_allclose(y, x.astype(np.float64) @ (w * scale[:, None]).T.astype(np.float64) + b, rtol=1e-5,
+                               atol=1e-4)
+
+
 def test_matmul_on_four_threads_splits_rows_and_columns_and_matches_numpy():
     """CI has two cores; with four threads the GEMM splits a product both ways (two row groups x two column
     groups, each thread using B's panels that others packed). The same checks, in a process with 4 threads."""

@@ -103,6 +103,17 @@ def build(name, library):
         if name == "small_matmul":  # x is [rows, in]
             return _custom(library, "SmallMatMul", lambda x, w: [x[0], w[0]], lambda x, w: f32, bprop)
         return _custom(library, "MatMulNT", lambda x, w: x[:-1] + [w[0]], lambda x, w: f32, bprop)
+    if name == "matmul_bias":  # x [rows, in] W^T + b in one pass: the bias lands on each tile as it is written
+        data_grad = build("matmul_input_grad", library)
+        weight_grad = build("matmul_weight_grad", library)
+        column_sum = _custom(library, "ColumnSum", lambda d: [d[-1]], lambda d: f32)
+
+        def bprop(x, weight, bias, out, dout):
+            return data_grad(dout, weight), weight_grad(dout, x), column_sum(dout)
+
+        return _custom(library, "MatMulNTBias", lambda x, w, b: x[:-1] + [w[0]], lambda x, w, b: f32, bprop)
+    if name == "matmul_int8_bias":
+        return _custom(library, "MatMulNTInt8Bias", lambda x, w, s, b: x[:-1] + [w[0]], lambda x, w, s, b: f32)
     if name == "matmul_int8":  # x [rows, in] (w * scale)^T, many rows (inference only, like every int8 op)
         return _custom(library, "MatMulNTInt8", lambda x, w, s: x[:-1] + [w[0]], lambda x, w, s: f32)
     if name == "small_matmul_int8":  # inference only: quantised weights are not trained

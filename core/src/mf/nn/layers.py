@@ -118,6 +118,9 @@ class Linear(QuantizableWeight, nn.Cell):
         self.bias = Parameter(initializer(Zero(), (out_features,), ms.float32), name="bias") if bias else None
         self.matmul = WeightMatMul()
         self.bias_add = kernels.op("bias_add") if bias else None
+        # many rows with a bias: the GEMM adds it as it writes each tile (x W^T + b in one kernel)
+        self.dense_bias = kernels.op("matmul_bias") if bias else None
+        self.dense_int8_bias = kernels.op("matmul_int8_bias") if bias else None
         self.small_int8 = kernels.op("small_matmul_int8_bias" if bias else "small_matmul_int8")
         self.int8_activations = False  # set by mf.quantization.quantize
         self.w8a8 = kernels.op("small_matmul_w8a8_bias" if bias else "small_matmul_w8a8")
@@ -138,7 +141,14 @@ class Linear(QuantizableWeight, nn.Cell):
             if self.bias is not None:
                 return self.small_int8(x, self.weight, scale, self.bias)
             return self.small_int8(x, self.weight, scale)
-        y = self.matmul(x.reshape(-1, self.in_features), self.weight, scale)
+        rows = x.reshape(-1, self.in_features)
+        if self.bias is not None and leading_rows(x) > SMALL_MATMUL_ROWS:
+            if scale is None and self.dense_bias is not None:
+                return self.dense_bias(rows, self.weight, self.bias).reshape(shape[:-1] + (self.out_features,))
+            if scale is not None and self.dense_int8_bias is not None:
+                y = self.dense_int8_bias(rows, self.weight, scale, self.bias)
+                return y.reshape(shape[:-1] + (self.out_features,))
+        y = self.matmul(rows, self.weight, scale)
         if self.bias is not None:
             # the fused op's gradient sums over rows in one pass; MindSpore's ReduceSum is slow on CPU
             y = self.bias_add(y, self.bias) if self.bias_add is not None else y + self.bias
