@@ -192,6 +192,33 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("batch, heads, length, dim", [(2, 4, 5, 8), (2, 3, 150, 20), (1, 1, 2, 16)])
+def test_attention_on_packed_qkv_equals_attention_on_its_parts(batch, heads, length, dim):
+    """q, k, v read in place from one [B, T, 3, H, D] tensor (GPT-2's c_attn output): the same floats as the
+    fused kernel on the split tensors, and the gradient of the packed tensor is theirs side by side; the unfused
+    fallback (no kernel) agrees too."""
+    from mf.nn import DotProductAttention, Dropout, causal_mask_bias, padding_mask_bias
+
+    rng = np.random.default_rng(1)
+    qkv = Tensor(rng.standard_normal((batch, length, 3, heads, dim)).astype(np.float32))
+    mask = np.ones((batch, length), np.int32)
+    mask[0, :1] = 0
+    bias = padding_mask_bias(Tensor(mask)) + causal_mask_bias(length)
+    weights = Tensor(rng.standard_normal((batch, length, heads * dim)).astype(np.float32))
+    attention = DotProductAttention(0.25, Dropout(0.0))
+    assert attention.fused_packed is not None
+    packed_loss, packed_grad = ms.value_and_grad(lambda t: (attention.packed(t, bias) * weights).sum(), 0)(qkv)
+    parts = [Tensor(part) for part in np.moveaxis(qkv.asnumpy(), 2, 0)]
+    split_loss, split_grads = ms.value_and_grad(
+        lambda q, k, v: (attention(q, k, v, bias) * weights).sum(), (0, 1, 2))(*parts)
+    np.testing.assert_array_equal(packed_loss.asnumpy(), split_loss.asnumpy())
+    np.testing.assert_array_equal(packed_grad.asnumpy(), np.stack([g.asnumpy() for g in split_grads], axis=2))
+    attention.fused_packed = attention.fused = None  # MindSpore's ops on the unstacked parts
+    plain_loss, plain_grad = ms.value_and_grad(lambda t: (attention.packed(t, bias) * weights).sum(), 0)(qkv)
+    np.testing.assert_allclose(plain_loss.asnumpy(), packed_loss.asnumpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(plain_grad.asnumpy(), packed_grad.asnumpy(), rtol=1e-4, atol=2e-5)
+
+
 @pytest.mark.parametrize("batch, heads, groups, per_head_bias, length, index", [
     (1, 4, 4, False, 1, 5),  # one decoded token, as many key/value heads as query heads
     (3, 6, 2, False, 1, 5),  # grouped-query attention, a left-padded row

@@ -147,6 +147,15 @@ def build(name, library):
             return dq, dk, dv, ops.zeros_like(bias), ops.zeros_like(scale)
 
         return _custom(library, "AttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32, bprop)
+    if name == "packed_attention":  # qkv [B, T, 3, H, D] read in place; out [B, T, H, D]
+        backward = _custom(library, "PackedAttentionBackward", lambda qkv, b, s, o, d: qkv,
+                           lambda qkv, b, s, o, d: f32)
+
+        def bprop(qkv, bias, scale, out, dout):
+            return backward(qkv, bias, scale, out, dout), ops.zeros_like(bias), ops.zeros_like(scale)
+
+        return _custom(library, "PackedAttentionForward", lambda qkv, b, s: qkv[:2] + qkv[3:],
+                       lambda qkv, b, s: f32, bprop)
     if name == "cached_attention":  # inference only: heads-major q [B, H, T, D] over caches k, v [B, G, L, D]
         return _custom(library, "CachedAttentionForward", lambda q, k, v, b, s: q, lambda q, k, v, b, s: f32)
     if name == "prefill_attention":  # inference only; token-major q, k, v; writes the caches (inputs 3, 4) in place

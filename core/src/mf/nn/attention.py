@@ -180,6 +180,7 @@ class DotProductAttention(nn.Cell):
         self.scale_tensor = ms.Tensor(np.array([scale], np.float32))
         self.dropout = dropout
         self.fused = kernels.op("attention")
+        self.fused_packed = kernels.op("packed_attention")
         self.decode = kernels.op("decode_attention")
         self.fused_over_cache = kernels.op("cached_attention")
         self.prefill = kernels.op("prefill_attention")
@@ -194,6 +195,17 @@ class DotProductAttention(nn.Cell):
         out = grouped_query_attention(query.transpose(0, 2, 1, 3), key.transpose(0, 2, 1, 3),
                                       value.transpose(0, 2, 1, 3), bias, self.scale, self.dropout)
         return merge_heads(out)
+
+    def packed(self, qkv, bias):
+        """construct() on query, key and value packed in one tensor [B, T, 3, heads, d], as a fused q/k/v
+        projection produces them: the fused kernel reads them in place and its backward writes their gradient as
+        one tensor (no split before, no concatenation after); returns [B, T, heads * d]."""
+        batch, length, _, heads, head_dim = qkv.shape
+        fusable = self.fused_packed is not None and length > 1 and bias.shape[1] == 1
+        if fusable and not (self.training and self.dropout.p > 0):
+            return self.fused_packed(qkv, bias, self.scale_tensor).reshape(batch, length, heads * head_dim)
+        query, key, value = ops.unstack(qkv, axis=2)
+        return self.construct(query, key, value, bias)
 
     def heads_major(self, query, key, value, bias):
         """The unfused attention on [B, heads, T, d] tensors (the key/value cache's layout)."""

@@ -29,13 +29,11 @@ class GPT2Attention(nn.Cell):
     def construct(self, x, bias, key_cache=None, value_cache=None, cache_index=None):
         batch, length, _ = x.shape
         heads, head_dim = self.num_heads, self.hidden_size // self.num_heads
-        query, key, value = ops.split(self.c_attn(x), self.hidden_size, axis=-1)
-        query = query.reshape(batch, length, heads, head_dim)  # token-major [B, T, heads, d]
-        key = key.reshape(batch, length, heads, head_dim)
-        value = value.reshape(batch, length, heads, head_dim)
+        qkv = self.c_attn(x).reshape(batch, length, 3, heads, head_dim)  # token-major [B, T, q/k/v, heads, d]
         if key_cache is None:
-            out = self.attend(query, key, value, bias)
+            out = self.attend.packed(qkv, bias)
         else:
+            query, key, value = ops.unstack(qkv, axis=2)
             out = self.attend.cached_tokens(query, key, value, key_cache, value_cache, cache_index, bias)
         return self.resid_dropout(self.c_proj(out))
 
