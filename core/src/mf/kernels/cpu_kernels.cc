@@ -136,7 +136,9 @@ struct AttentionShape {
   int64_t group_of(int64_t h) const { return h / (heads / groups); }
 };
 
-// c [m, n] = a [m, k] . b [k, n] (or += with accumulate), row-major with leading dimensions;
+// c [m, n] = a [m, k] . b [k, n] (or += with accumulate), row-major with leading dimensions; with transpose_a, a
+// is given as a^T [k, m] (element (r, p) at a[p * lda + r]: a tile's rows are contiguous there, so attention's
+// backward multiplies by p^T and dscores^T without transposing copies of them);
 // m a multiple of kRows and n of kCols (callers pad with zeros). The kRows x kCols accumulators
 // stay in registers over the whole k loop: attention's products are too small for a BLAS call
 // to pay off, and MindSpore's batched matmul would need the head transposes this kernel avoids.
@@ -144,7 +146,7 @@ struct AttentionShape {
 typedef float tile_vec __attribute__((vector_size(64), aligned(4)));  // 16 floats, any address
 
 // kTileRows x (16 * kVectors) of c from the full k loop, accumulators in registers
-template <int kTileRows, int kVectors>
+template <int kTileRows, int kVectors, bool kTransposeA>
 inline void small_gemm_tile(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
                             int64_t k, bool accumulate) {
   tile_vec acc[kTileRows][kVectors] = {};
@@ -152,7 +154,7 @@ inline void small_gemm_tile(const float *a, int64_t lda, const float *b, int64_t
     tile_vec bv[kVectors];
     for (int v = 0; v < kVectors; ++v) bv[v] = *reinterpret_cast<const tile_vec *>(b + p * ldb + 16 * v);
     for (int r = 0; r < kTileRows; ++r) {
-      const tile_vec ar = (tile_vec){} + a[r * lda + p];
+      const tile_vec ar = (tile_vec){} + (kTransposeA ? a[p * lda + r] : a[r * lda + p]);
       for (int v = 0; v < kVectors; ++v) acc[r][v] += ar * bv[v];
     }
   }
@@ -164,9 +166,11 @@ inline void small_gemm_tile(const float *a, int64_t lda, const float *b, int64_t
 }
 #endif
 
-void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
-                int64_t n, int64_t k, bool accumulate) {
+template <bool kTransposeA>
+void small_gemm_of(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
+                   int64_t n, int64_t k, bool accumulate) {
 #if defined(__AVX512F__)
+  const auto a_row = [&](int64_t i) { return kTransposeA ? a + i : a + i * lda; };  // a tile's first row
   // 8 x 32 tiles where they fit: 16 independent accumulators cover the FMA latency of two units, which the
   // 4 x 16 tile's 4 did not (attention's products ran at under half the peak); same sums, same order
   static_assert(kRows == 4 && kCols == 16, "the tiles below cover multiples of 4 rows and 16 columns");
@@ -175,14 +179,14 @@ void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float 
     int64_t j = 0;
     for (; j + 32 <= n; j += 32)
       if (eight)
-        small_gemm_tile<8, 2>(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
+        small_gemm_tile<8, 2, kTransposeA>(a_row(i), lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
       else
-        small_gemm_tile<4, 2>(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
+        small_gemm_tile<4, 2, kTransposeA>(a_row(i), lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
     for (; j < n; j += 16)
       if (eight)
-        small_gemm_tile<8, 1>(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
+        small_gemm_tile<8, 1, kTransposeA>(a_row(i), lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
       else
-        small_gemm_tile<4, 1>(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
+        small_gemm_tile<4, 1, kTransposeA>(a_row(i), lda, b + j, ldb, c + i * ldc + j, ldc, k, accumulate);
     i += eight ? 8 : 4;
   }
 #else
@@ -192,7 +196,7 @@ void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float 
       for (int64_t p = 0; p < k; ++p) {
         const float *brow = b + p * ldb + j;
         for (int r = 0; r < kRows; ++r) {
-          const float ar = a[(i + r) * lda + p];
+          const float ar = kTransposeA ? a[p * lda + i + r] : a[(i + r) * lda + p];
 #pragma omp simd
           for (int x = 0; x < kCols; ++x) acc[r][x] += ar * brow[x];
         }
@@ -204,6 +208,17 @@ void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float 
       }
     }
 #endif
+}
+
+void small_gemm(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
+                int64_t n, int64_t k, bool accumulate) {
+  small_gemm_of<false>(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+}
+
+// c [m, n] (+)= a^T . b for a given as [k, m] (row stride lda)
+void small_gemm_transposed_a(const float *a, int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                             int64_t m, int64_t n, int64_t k, bool accumulate) {
+  small_gemm_of<true>(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
 }
 
 #if defined(__AVX512F__)
@@ -251,7 +266,10 @@ void pack(const float *src, int64_t stride, int64_t rows, int64_t cols, bool tra
     }
     return;
   }
-  for (int64_t c = 0; c < padded_rows; ++c) std::fill(dst + c * ld, dst + (c + 1) * ld, 0.f);
+  // zeros where the products read past the data: the padding columns of the last register tile, the padding rows
+  // (filling whole rows of ld took ~4% of a prompt's attention)
+  const int64_t used = std::min(ld, round_up(rows, kCols));
+  for (int64_t c = 0; c < padded_rows; ++c) std::fill(dst + c * ld + (c < cols ? rows : 0), dst + c * ld + used, 0.f);
   int64_t whole_rows = 0, whole_cols = 0;  // the part done in 16 x 16 register transposes
 #if defined(__AVX512F__)
   whole_rows = rows / 16 * 16, whole_cols = cols / 16 * 16;
@@ -1455,6 +1473,28 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
   return 0;
 }
 
+// in: any number of tensors; out: [1], the sum of the squares of all their values (a gradient norm's square in
+// one launch: per tensor, GPT-2 small's 148 gradients cost 148 launches and 148 scalar adds, ~25 ms a step)
+int SumOfSquaresAll(int nparam, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const int tensors = nparam - 1;
+  std::vector<double> partial(omp_get_max_threads(), 0.0);
+#pragma omp parallel
+  {
+    double mine = 0.0;
+    for (int t = 0; t < tensors; ++t) {
+      const float *x = static_cast<const float *>(params[t]);
+      const int64_t n = numel(ndims[t], shapes[t]);
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < n; ++i) mine += static_cast<double>(x[i]) * x[i];
+    }
+    partial[omp_get_thread_num()] = mine;
+  }
+  double total = 0.0;  // added in thread order, so the result does not vary between runs
+  for (double p : partial) total += p;
+  *static_cast<float *>(params[tensors]) = static_cast<float>(total);
+  return 0;
+}
+
 // ---- AdamW step (mf.trainer.optim.AdamW), in place -------------------------------------------
 // in: param, m, v [any, same shape] (written in place), grad [same], settings [8]: learning rate, beta1, beta2,
 // eps, keep (1 - lr * weight_decay for a decayed matrix, else 1), the gradient's clipping coefficient, and the
@@ -1464,26 +1504,50 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
 //   p -= lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
 // One pass over four arrays where clipping, decay and MindSpore's Adam made three, each with a temporary the
 // size of every parameter alive at once (~1 GB of GPT-2 small's training peak).
-int AdamWUpdate(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  float *param = static_cast<float *>(params[0]);
-  float *m = static_cast<float *>(params[1]);
-  float *v = static_cast<float *>(params[2]);
-  const float *grad = static_cast<const float *>(params[3]);
-  const float *settings = static_cast<const float *>(params[4]);
-  const int64_t n = numel(ndims[0], shapes[0]);
-  const float beta1 = settings[1], beta2 = settings[2], eps = settings[3];
-  const float keep = settings[4], coefficient = settings[5];
-  const float step_size = settings[0] * std::sqrt(settings[7]) / settings[6];
-#pragma omp parallel for schedule(static)
+namespace {
+struct AdamWSettings {
+  float beta1, beta2, eps, keep, coefficient, step_size;
+  explicit AdamWSettings(const float *settings)
+      : beta1(settings[1]), beta2(settings[2]), eps(settings[3]), keep(settings[4]), coefficient(settings[5]),
+        step_size(settings[0] * std::sqrt(settings[7]) / settings[6]) {}
+};
+
+// this thread's share of one parameter's update (inside a parallel region)
+void adamw_share(float *param, float *m, float *v, const float *grad, int64_t n, const AdamWSettings &s) {
+#pragma omp for schedule(static) nowait
   for (int64_t i = 0; i < n; ++i) {
-    const float g = grad[i] * coefficient;
-    const float mi = m[i] + (g - m[i]) * (1.0f - beta1);
-    const float vi = v[i] + (g * g - v[i]) * (1.0f - beta2);
+    const float g = grad[i] * s.coefficient;
+    const float mi = m[i] + (g - m[i]) * (1.0f - s.beta1);
+    const float vi = v[i] + (g * g - v[i]) * (1.0f - s.beta2);
     m[i] = mi;
     v[i] = vi;
-    param[i] = param[i] * keep - step_size * mi / (std::sqrt(vi) + eps);
+    param[i] = param[i] * s.keep - s.step_size * mi / (std::sqrt(vi) + s.eps);
   }
+}
+}  // namespace
+
+int AdamWUpdate(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const AdamWSettings settings(static_cast<const float *>(params[4]));
+  const int64_t n = numel(ndims[0], shapes[0]);
+#pragma omp parallel
+  adamw_share(static_cast<float *>(params[0]), static_cast<float *>(params[1]), static_cast<float *>(params[2]),
+              static_cast<const float *>(params[3]), n, settings);
   *static_cast<float *>(params[5]) = 0.0f;
+  return 0;
+}
+
+// The same step for any number of parameters in one launch: in: params p_1..p_n, then m_1..m_n, v_1..v_n,
+// grad_1..grad_n, then settings [8] (one keep for all: the decayed and the plain parameters are two calls);
+// out: [1]. GPT-2 small's 148 parameters were 148 launches and as many wake-ups of the thread team.
+int AdamWUpdateAll(int nparam, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  const int tensors = (nparam - 2) / 4;
+  const AdamWSettings settings(static_cast<const float *>(params[4 * tensors]));
+#pragma omp parallel
+  for (int t = 0; t < tensors; ++t)
+    adamw_share(static_cast<float *>(params[t]), static_cast<float *>(params[tensors + t]),
+                static_cast<float *>(params[2 * tensors + t]), static_cast<const float *>(params[3 * tensors + t]),
+                numel(ndims[t], shapes[t]), settings);
+  *static_cast<float *>(params[4 * tensors + 1]) = 0.0f;
   return 0;
 }
 
@@ -1596,6 +1660,11 @@ static void attention_forward(void **params, const AttentionShape &s) {
           pack(v + s.kv_offset(b, g), kv_stride, seen, s.dim, false, values.data(), dp, hi);
           pack(q + s.query_offset(b, h, first), query_stride, count, s.dim, false, queries.data(), dp, rows);
           chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
+          if (count == rows && s.dim == dp) {  // a whole chunk: straight into o
+            small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, o + s.q_offset(b, h, first), s.q_stride(),
+                       rows, dp, hi - lo, false);
+            continue;
+          }
           small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, out.data(), dp, rows, dp, hi - lo, false);
           for (int64_t r = 0; r < count; ++r)
             std::copy(out.data() + r * dp, out.data() + r * dp + s.dim, o + s.q_offset(b, h, first + r));
@@ -1668,7 +1737,7 @@ static void attention_backward(void **params, const AttentionShape &s) {
   {
     std::vector<float> keys(lp * dp), keys_t(dp * lp), values_t(dp * lp), dkeys(lp * dp), dvalues(lp * dp);
     std::vector<float> queries(rows * dp), grads(rows * dp), probs(rows * lp), dscores(rows * lp);
-    std::vector<float> transposed(lp * rows), dqueries(rows * dp);
+    std::vector<float> dqueries(rows * dp);
 #pragma omp for collapse(2) schedule(dynamic)
     for (int64_t b = 0; b < s.batch; ++b)
       for (int64_t g = 0; g < s.groups; ++g) {
@@ -1705,11 +1774,12 @@ static void attention_backward(void **params, const AttentionShape &s) {
             small_gemm(dscores.data() + lo, lp, keys.data() + lo * dp, dp, dqueries.data(), dp, rows, dp, hi - lo, false);
             for (int64_t r = 0; r < count; ++r)
               std::copy(dqueries.data() + r * dp, dqueries.data() + r * dp + s.dim, dq + s.query_offset(b, h, first + r));
-            // dv += p^T . do and dk += dscores^T . q, over the chunk's visible keys
-            pack(probs.data() + lo, lp, rows, hi - lo, true, transposed.data(), rows, hi - lo);
-            small_gemm(transposed.data(), rows, grads.data(), dp, dvalues.data() + lo * dp, dp, hi - lo, dp, rows, true);
-            pack(dscores.data() + lo, lp, rows, hi - lo, true, transposed.data(), rows, hi - lo);
-            small_gemm(transposed.data(), rows, queries.data(), dp, dkeys.data() + lo * dp, dp, hi - lo, dp, rows, true);
+            // dv += p^T . do and dk += dscores^T . q, over the chunk's visible keys (rows past count are 0 in p,
+            // dscores and do alike)
+            small_gemm_transposed_a(probs.data() + lo, lp, grads.data(), dp, dvalues.data() + lo * dp, dp, hi - lo,
+                                    dp, rows, true);
+            small_gemm_transposed_a(dscores.data() + lo, lp, queries.data(), dp, dkeys.data() + lo * dp, dp, hi - lo,
+                                    dp, rows, true);
           }
         for (int64_t j = 0; j < s.keys; ++j) {
           std::copy(dkeys.data() + j * dp, dkeys.data() + j * dp + s.dim, dk + base + j * kv_stride);
