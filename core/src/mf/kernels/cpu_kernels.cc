@@ -1473,28 +1473,6 @@ int SumOfSquares(int, void **params, int *ndims, int64_t **shapes, const char **
   return 0;
 }
 
-// in: any number of tensors; out: [1], the sum of the squares of all their values (a gradient norm's square in
-// one launch: per tensor, GPT-2 small's 148 gradients cost 148 launches and 148 scalar adds, ~25 ms a step)
-int SumOfSquaresAll(int nparam, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const int tensors = nparam - 1;
-  std::vector<double> partial(omp_get_max_threads(), 0.0);
-#pragma omp parallel
-  {
-    double mine = 0.0;
-    for (int t = 0; t < tensors; ++t) {
-      const float *x = static_cast<const float *>(params[t]);
-      const int64_t n = numel(ndims[t], shapes[t]);
-#pragma omp for schedule(static) nowait
-      for (int64_t i = 0; i < n; ++i) mine += static_cast<double>(x[i]) * x[i];
-    }
-    partial[omp_get_thread_num()] = mine;
-  }
-  double total = 0.0;  // added in thread order, so the result does not vary between runs
-  for (double p : partial) total += p;
-  *static_cast<float *>(params[tensors]) = static_cast<float>(total);
-  return 0;
-}
-
 // ---- AdamW step (mf.trainer.optim.AdamW), in place -------------------------------------------
 // in: param, m, v [any, same shape] (written in place), grad [same], settings [8]: learning rate, beta1, beta2,
 // eps, keep (1 - lr * weight_decay for a decayed matrix, else 1), the gradient's clipping coefficient, and the
@@ -1504,50 +1482,26 @@ int SumOfSquaresAll(int nparam, void **params, int *ndims, int64_t **shapes, con
 //   p -= lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
 // One pass over four arrays where clipping, decay and MindSpore's Adam made three, each with a temporary the
 // size of every parameter alive at once (~1 GB of GPT-2 small's training peak).
-namespace {
-struct AdamWSettings {
-  float beta1, beta2, eps, keep, coefficient, step_size;
-  explicit AdamWSettings(const float *settings)
-      : beta1(settings[1]), beta2(settings[2]), eps(settings[3]), keep(settings[4]), coefficient(settings[5]),
-        step_size(settings[0] * std::sqrt(settings[7]) / settings[6]) {}
-};
-
-// this thread's share of one parameter's update (inside a parallel region)
-void adamw_share(float *param, float *m, float *v, const float *grad, int64_t n, const AdamWSettings &s) {
-#pragma omp for schedule(static) nowait
+int AdamWUpdate(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  float *param = static_cast<float *>(params[0]);
+  float *m = static_cast<float *>(params[1]);
+  float *v = static_cast<float *>(params[2]);
+  const float *grad = static_cast<const float *>(params[3]);
+  const float *settings = static_cast<const float *>(params[4]);
+  const int64_t n = numel(ndims[0], shapes[0]);
+  const float beta1 = settings[1], beta2 = settings[2], eps = settings[3];
+  const float keep = settings[4], coefficient = settings[5];
+  const float step_size = settings[0] * std::sqrt(settings[7]) / settings[6];
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const float g = grad[i] * s.coefficient;
-    const float mi = m[i] + (g - m[i]) * (1.0f - s.beta1);
-    const float vi = v[i] + (g * g - v[i]) * (1.0f - s.beta2);
+    const float g = grad[i] * coefficient;
+    const float mi = m[i] + (g - m[i]) * (1.0f - beta1);
+    const float vi = v[i] + (g * g - v[i]) * (1.0f - beta2);
     m[i] = mi;
     v[i] = vi;
-    param[i] = param[i] * s.keep - s.step_size * mi / (std::sqrt(vi) + s.eps);
+    param[i] = param[i] * keep - step_size * mi / (std::sqrt(vi) + eps);
   }
-}
-}  // namespace
-
-int AdamWUpdate(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const AdamWSettings settings(static_cast<const float *>(params[4]));
-  const int64_t n = numel(ndims[0], shapes[0]);
-#pragma omp parallel
-  adamw_share(static_cast<float *>(params[0]), static_cast<float *>(params[1]), static_cast<float *>(params[2]),
-              static_cast<const float *>(params[3]), n, settings);
   *static_cast<float *>(params[5]) = 0.0f;
-  return 0;
-}
-
-// The same step for any number of parameters in one launch: in: params p_1..p_n, then m_1..m_n, v_1..v_n,
-// grad_1..grad_n, then settings [8] (one keep for all: the decayed and the plain parameters are two calls);
-// out: [1]. GPT-2 small's 148 parameters were 148 launches and as many wake-ups of the thread team.
-int AdamWUpdateAll(int nparam, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  const int tensors = (nparam - 2) / 4;
-  const AdamWSettings settings(static_cast<const float *>(params[4 * tensors]));
-#pragma omp parallel
-  for (int t = 0; t < tensors; ++t)
-    adamw_share(static_cast<float *>(params[t]), static_cast<float *>(params[tensors + t]),
-                static_cast<float *>(params[2 * tensors + t]), static_cast<const float *>(params[3 * tensors + t]),
-                numel(ndims[t], shapes[t]), settings);
-  *static_cast<float *>(params[4 * tensors + 1]) = 0.0f;
   return 0;
 }
 

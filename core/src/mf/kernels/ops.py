@@ -182,12 +182,6 @@ def build(name, library):
         update = _custom(library, "AdamWUpdate", lambda p, m, v, g, s: [1], lambda p, m, v, g, s: f32)
         update.add_prim_attr("side_effect_mem", True)
         return update
-    if name == "adamw_update_all":  # p_1..p_n, m_1..m_n, v_1..v_n, g_1..g_n, settings; writes p, m, v in place
-        update = _custom(library, "AdamWUpdateAll", lambda *shapes: [1], lambda *dtypes: f32)
-        update.add_prim_attr("side_effect_mem", True)
-        return update
     if name == "sum_of_squares":
         return _custom(library, "SumOfSquares", lambda x: [1], lambda x: f32)
-    if name == "sum_of_squares_all":  # any number of tensors -> [1]
-        return _custom(library, "SumOfSquaresAll", lambda *shapes: [1], lambda *dtypes: f32)
     raise KeyError(f"no kernel named {name}")

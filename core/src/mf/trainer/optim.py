@@ -58,7 +58,6 @@ class AdamW(nn.Cell):
         decayed_ids = {id(p) for p in decayed}
         self.decays = tuple(id(p) in decayed_ids and self.weight_decay > 0 for p in params)
         self.fused = kernels.op("adamw_update")
-        self.fused_all = kernels.op("adamw_update_all")
         self.adam = ops.Adam()
         self.hyper = Tensor([beta1, beta2, eps], ms.float32)
 
@@ -77,8 +76,6 @@ class AdamW(nn.Cell):
             step = ops.stack([coefficient, 1.0 - beta1_power, 1.0 - beta2_power])
             decayed = ops.concat([hyper, keep.reshape(1), step])
             plain = ops.concat([hyper, ops.ones((1,), ms.float32), step])
-            if self.fused_all is not None:  # two launches: the decayed parameters and the others
-                return self._update_all(grads, decayed, plain)
             for param, m, v, grad, decays in zip(self.parameters, self.moment1, self.moment2, grads, self.decays):
                 done = done + (self.fused(param, m, v, grad, decayed if decays else plain),)
             return done
@@ -88,29 +85,6 @@ class AdamW(nn.Cell):
             done = done + (self.adam(param, m, v, beta1_power, beta2_power, lr, self.hyper[0], self.hyper[1],
                                      self.hyper[2], grad * coefficient),)
         return done
-
-
-    def _update_all(self, grads, decayed_settings, plain_settings):
-        params, moments1, moments2, gradients = ((), ()), ((), ()), ((), ()), ((), ())
-        for param, m, v, grad, decays in zip(self.parameters, self.moment1, self.moment2, grads, self.decays):
-            group = 0 if decays else 1
-            params = _append_to(params, group, param)
-            moments1 = _append_to(moments1, group, m)
-            moments2 = _append_to(moments2, group, v)
-            gradients = _append_to(gradients, group, grad)
-        done = ()
-        for group, settings in ((0, decayed_settings), (1, plain_settings)):
-            if params[group]:
-                done = done + (self.fused_all(*(params[group] + moments1[group] + moments2[group] + gradients[group]
-                                                + (settings,))),)
-        return done
-
-
-def _append_to(groups, group, item):
-    """groups (a pair of tuples) with item appended to groups[group]"""
-    if group == 0:
-        return (groups[0] + (item,), groups[1])
-    return (groups[0], groups[1] + (item,))
 
 
 def build_optimizer(params, args: TrainingArguments):

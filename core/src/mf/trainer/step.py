@@ -100,8 +100,6 @@ class TrainStep(nn.Cell):
         if self.accumulating:
             self.accumulated = self.weights.clone(prefix="accumulated_grads", init="zeros")
         self.sum_of_squares = kernels.op("sum_of_squares")
-        # all gradients in one launch: one kernel and one add per parameter cost more than the sums themselves
-        self.sum_of_squares_all = kernels.op("sum_of_squares_all")
         from mindspore.communication import GlobalComm
 
         self.reduce = None
@@ -118,8 +116,6 @@ class TrainStep(nn.Cell):
         return ops.reduce_sum(grad * grad)
 
     def _global_norm(self, grads):
-        if self.sum_of_squares_all is not None:
-            return self._global_norm_in_one_launch(grads)
         replicated = ops.zeros((), ms.float32)
         sliced = ops.zeros((), ms.float32)
         for grad, sharded in zip(grads, self.sharded):
@@ -130,23 +126,6 @@ class TrainStep(nn.Cell):
         if self.model_reduce is not None:  # each model-parallel rank holds a different slice
             sliced = self.model_reduce(sliced)
         return ops.sqrt(replicated + sliced)
-
-    def _global_norm_in_one_launch(self, grads):
-        replicated, sliced = (), ()
-        for grad, sharded in zip(grads, self.sharded):
-            if sharded:
-                sliced = sliced + (grad,)
-            else:
-                replicated = replicated + (grad,)
-        total = ops.zeros((), ms.float32)
-        if replicated:
-            total = self.sum_of_squares_all(*replicated).reshape(())
-        sliced_total = ops.zeros((), ms.float32)
-        if sliced:
-            sliced_total = self.sum_of_squares_all(*sliced).reshape(())
-        if self.model_reduce is not None:  # each model-parallel rank holds a different slice
-            sliced_total = self.model_reduce(sliced_total)
-        return ops.sqrt(total + sliced_total)
 
     def construct(self, scale, update, *inputs):
         """scale: the loss net's normaliser; update: False for a micro-batch whose gradients are only
