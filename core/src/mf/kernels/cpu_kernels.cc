@@ -998,47 +998,44 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
 }  // namespace dense
 }  // extern "C++"
 
-// y [M, N] = x [M, K] W^T, W [N, K] (a Linear's forward); x's leading dimensions are rows
+// y [M, N] = x [M, K] W^T (+ b [N] when bias is given), W [N, K] (a Linear's forward); x's leading dimensions are
+// rows. W is float32 (params[1]), or int8 with a scale per row (params[1], params[2]) for weight-only int8 with
+// many rows (prefill)
+static void linear_product(void **params, int *ndims, int64_t **shapes, bool int8_weights, const float *bias,
+                           float *y) {
+  int64_t m, k;
+  rows_cols(ndims[0], shapes[0], &m, &k);
+  const int64_t n = shapes[1][0];
+  const dense::View x{static_cast<const float *>(params[0]), k, 1};
+  if (int8_weights) {
+    const dense::ScaledInt8Rows w{static_cast<const int8_t *>(params[1]), static_cast<const float *>(params[2]), k};
+    dense::product(m, n, k, x, w, y, n, bias);
+  } else {
+    dense::product(m, n, k, x, dense::View{static_cast<const float *>(params[1]), 1, k}, y, n, bias);
+  }
+}
+
+// in: x, W; out: y
 int MatMulNT(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  const int64_t n = shapes[1][0];
-  const float *x = static_cast<const float *>(params[0]), *w = static_cast<const float *>(params[1]);
-  dense::product(m, n, k, dense::View{x, k, 1}, dense::View{w, 1, k}, static_cast<float *>(params[2]), n);
+  linear_product(params, ndims, shapes, false, nullptr, static_cast<float *>(params[2]));
   return 0;
 }
 
-// y [M, N] = x [M, K] W^T + b, b [N] (a Linear's forward with its bias)
+// in: x, W, b; out: y
 int MatMulNTBias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  const int64_t n = shapes[1][0];
-  const float *x = static_cast<const float *>(params[0]), *w = static_cast<const float *>(params[1]);
-  dense::product(m, n, k, dense::View{x, k, 1}, dense::View{w, 1, k}, static_cast<float *>(params[3]), n,
-                 static_cast<const float *>(params[2]));
+  linear_product(params, ndims, shapes, false, static_cast<const float *>(params[2]), static_cast<float *>(params[3]));
   return 0;
 }
 
-// y [M, N] = x [M, K] (w * scale)^T, w [N, K] int8, scale [N] (weight-only int8 with many rows: prefill)
+// in: x, w int8, scale; out: y
 int MatMulNTInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  const int64_t n = shapes[1][0];
-  const float *x = static_cast<const float *>(params[0]);
-  const dense::ScaledInt8Rows w{static_cast<const int8_t *>(params[1]), static_cast<const float *>(params[2]), k};
-  dense::product(m, n, k, dense::View{x, k, 1}, w, static_cast<float *>(params[3]), n);
+  linear_product(params, ndims, shapes, true, nullptr, static_cast<float *>(params[3]));
   return 0;
 }
 
-// the same + b [N] (params: x, w, scale, b; out y)
+// in: x, w int8, scale, b; out: y
 int MatMulNTInt8Bias(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  int64_t m, k;
-  rows_cols(ndims[0], shapes[0], &m, &k);
-  const int64_t n = shapes[1][0];
-  const float *x = static_cast<const float *>(params[0]);
-  const dense::ScaledInt8Rows w{static_cast<const int8_t *>(params[1]), static_cast<const float *>(params[2]), k};
-  dense::product(m, n, k, dense::View{x, k, 1}, w, static_cast<float *>(params[4]), n,
-                 static_cast<const float *>(params[3]));
+  linear_product(params, ndims, shapes, true, static_cast<const float *>(params[3]), static_cast<float *>(params[4]));
   return 0;
 }
 
