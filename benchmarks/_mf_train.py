@@ -40,11 +40,14 @@ def matmul_peak():
 
     cell = Square()
     cell(a).asnumpy()
-    start = time.perf_counter()
-    for _ in range(5):
-        out = cell(a)
-    out.asnumpy()
-    return 2 * 2048 ** 3 / ((time.perf_counter() - start) / 5)
+    best = float("inf")
+    for _ in range(3):  # the best of 3 rounds of 5: one round right after the training steps varied by 2x
+        start = time.perf_counter()
+        for _ in range(5):
+            out = cell(a)
+        out.asnumpy()
+        best = min(best, (time.perf_counter() - start) / 5)
+    return 2 * 2048 ** 3 / best
 
 
 ms.set_seed(0)

@@ -36,9 +36,12 @@ for _ in range(steps):
     times.append(time.perf_counter() - start)
 a = torch.randn(2048, 2048)
 a @ a
-start = time.perf_counter()
-for _ in range(5):
-    a @ a
-peak = 2 * 2048 ** 3 / ((time.perf_counter() - start) / 5)
+best = float("inf")
+for _ in range(3):  # the best of 3 rounds of 5, as _mf_train.py measures its own
+    start = time.perf_counter()
+    for _ in range(5):
+        a @ a
+    best = min(best, (time.perf_counter() - start) / 5)
+peak = 2 * 2048 ** 3 / best
 print(json.dumps({"step_s": sorted(times)[len(times) // 2], "peak": peak,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

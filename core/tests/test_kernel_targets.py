@@ -2,7 +2,9 @@
 
 cpu_kernels.cc has three builds of its GEMM, attention and int8 kernels (AVX-512, AVX2 through -march=haswell,
 anything else through GCC's generic vectors); -march=native only ever compiles one of them. MF_KERNEL_ARCH builds
-the library for another target, and the kernel, int8 and golden tests run again on it in a subprocess."""
+the library for another target, and the kernel, int8 and golden tests run again on it in a subprocess. On a CPU
+with AMX the products run on AMX tiles (see AmxTiles in cpu_kernels.cc): there the same tests run once more with
+MF_GEMM=fp32, on the AVX-512 float32 micro-kernel."""
 import os
 import platform
 import shutil
@@ -33,8 +35,8 @@ def _cpu_flags():
         return set()
 
 
-def _run_with_target(arch, tests, tmp_path):
-    env = {**os.environ, "MF_KERNEL_ARCH": arch, "MF_KERNEL_CACHE": str(tmp_path / "kernels")}
+def _run_with_target(arch, tests, tmp_path, **environment):
+    env = {**os.environ, "MF_KERNEL_ARCH": arch, "MF_KERNEL_CACHE": str(tmp_path / "kernels"), **environment}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                           "-W", "error::UserWarning:mf.kernels", *tests],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -71,3 +73,11 @@ def test_the_plain_x86_64_build_passes_the_kernel_and_int8_tests(tmp_path):
     code = _disassembly(library)
     if code:  # SSE only
         assert "%ymm" not in code and "%zmm" not in code
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(kernels.gemm_kind() != "amx-bf16x6", reason="products run on the float32 micro-kernel here already")
+def test_on_an_amx_cpu_the_float32_micro_kernel_passes_the_kernel_int8_and_golden_tests(tmp_path):
+    """Where AMX takes the products, MF_GEMM=fp32 is how the AVX-512 float32 micro-kernel still runs (on a CPU
+    without AMX, and for anyone who turns AMX off): it must stay right too."""
+    _run_with_target("native", KERNEL_TESTS + GOLDEN_TESTS, tmp_path, MF_GEMM="fp32")

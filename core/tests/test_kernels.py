@@ -123,6 +123,38 @@ def test_matmul_on_four_threads_splits_rows_and_columns_and_matches_numpy():
     assert run.returncode == 0 and " passed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
 
 
+def _cpu_has_amx():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return False
+    return {"amx_tile", "amx_bf16", "avx512bw"} <= flags
+
+
+@pytest.mark.skipif(not _cpu_has_amx() or os.environ.get("MF_GEMM") == "fp32"
+                    or os.environ.get("MF_KERNEL_ARCH", "native") != "native",
+                    reason="needs a CPU with AMX (Intel Xeon Sapphire Rapids or later), the kernels built for it (AMX "
+                           "comes with -march=native's AVX-512) and not turned off by MF_GEMM")
+def test_products_run_on_amx_where_the_cpu_has_it():
+    """Linux lists the amx flags only where it supports the tiles: the kernels must then have asked for them and
+    got them (under pytest too, whose faulthandler sets up an alternate signal stack before they ask)."""
+    assert kernels.gemm_kind() == "amx-bf16x6"
+
+
+@pytest.mark.parametrize("rows, columns", [(40, 50), (1, 33), (64, 32)])
+def test_products_are_exact_where_float32_is_exact(rows, columns):
+    """With depth 1 and powers of two in W, x W^T is x times powers of two: exact in float32. Every bit of x's
+    24-bit mantissa must arrive, which on AMX means all three bfloat16 pieces of each value (with one dropped the
+    error would be 2^-16 or 2^-8 of the value). The weight gradient dy^T x of one row is the same kind of product."""
+    x = RNG.standard_normal((rows, 1)).astype(np.float32)
+    w = (2.0 ** RNG.integers(-20, 20, (columns, 1)) * RNG.choice([-1, 1], (columns, 1))).astype(np.float32)
+    y = kernels.op("matmul")(Tensor(x), Tensor(w)).asnumpy()
+    np.testing.assert_array_equal(y, x * w.T)
+    dw = kernels.op("matmul_weight_grad")(Tensor(w.T.copy()), Tensor(x.T.copy())).asnumpy()
+    np.testing.assert_array_equal(dw, w * x.T)
+
+
 def test_matmul_of_an_empty_inner_dimension_is_zero():
     y = kernels.op("matmul")(Tensor(np.zeros((3, 0), np.float32)), Tensor(np.zeros((4, 0), np.float32)))
     assert y.shape == (3, 4) and (y.asnumpy() == 0).all()

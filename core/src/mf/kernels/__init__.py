@@ -199,11 +199,26 @@ def op(name: str):
     return _ops[name][1]
 
 
+def gemm_kind() -> Optional[str]:
+    """What the kernels' float32 products (Linear layers over more than a few rows, and their gradients) run on:
+    "amx-bf16x6" (Intel's AMX tiles, each value split into three bfloat16 so that the result keeps float32's
+    accuracy) or "fp32" (AVX-512 / AVX2 FMAs); None without the kernels. MF_GEMM=fp32, set before the first
+    product, keeps AMX out."""
+    lib = library() if enabled() else None
+    if lib is None:
+        return None
+    import ctypes
+
+    query = ctypes.CDLL(str(lib)).MfGemmKind  # the library MindSpore loaded: the same process-wide answer
+    query.restype = ctypes.c_char_p
+    return query().decode()
+
+
 def status() -> str:
-    """One line saying whether the fused kernels are in use."""
+    """One line saying whether the fused kernels are in use (and what their products run on)."""
     if not enabled():
         if _device_target() != "CPU":
             return f"mf kernels: not used on {_device_target()} (MindSpore's own kernels run there)"
         return "mf kernels: disabled by MF_KERNELS=0"
     lib = library()
-    return f"mf kernels: {lib}" if lib else f"mf kernels: unavailable ({_failed})"
+    return f"mf kernels: {lib}, products on {gemm_kind()}" if lib else f"mf kernels: unavailable ({_failed})"
