@@ -59,6 +59,10 @@ def test_gelu_values_and_gradient(name, approximate):
     ((2, 9, 33), 20),  # leading dimensions are rows
     ((128, 70), 96),  # a prompt's 128 rows: 9 tiles of 14 and the last 2 rows in a tile of their own height
     ((1000, 300), 700),  # rows split between threads (with 4 or more threads: a grid of rows x columns)
+    # on AMX (products of 96 rows, 64 columns and 128 of depth or more): partial tiles, two blocks of depth (the
+    # second partial in its last step of 32), two column blocks; and every gradient product on AMX
+    ((100, 1100), 1600),
+    ((300, 200), 150),
 ])
 def test_matmul_and_both_gradient_products_match_numpy(x_shape, out_features):
     """The blocked GEMM behind Linear (x W^T) and its gradients (dy W, dy^T x), against float64 numpy."""
@@ -142,17 +146,25 @@ def test_products_run_on_amx_where_the_cpu_has_it():
     assert kernels.gemm_kind() == "amx-bf16x6"
 
 
-@pytest.mark.parametrize("rows, columns", [(40, 50), (1, 33), (64, 32)])
-def test_products_are_exact_where_float32_is_exact(rows, columns):
-    """With depth 1 and powers of two in W, x W^T is x times powers of two: exact in float32. Every bit of x's
-    24-bit mantissa must arrive, which on AMX means all three bfloat16 pieces of each value (with one dropped the
-    error would be 2^-16 or 2^-8 of the value). The weight gradient dy^T x of one row is the same kind of product."""
-    x = RNG.standard_normal((rows, 1)).astype(np.float32)
-    w = (2.0 ** RNG.integers(-20, 20, (columns, 1)) * RNG.choice([-1, 1], (columns, 1))).astype(np.float32)
+@pytest.mark.parametrize("rows, columns, depth", [(130, 100, 128), (96, 64, 300), (40, 50, 20)])
+def test_products_are_exact_where_float32_is_exact(rows, columns, depth):
+    """Each row of W holds one power of two and zeros, so x W^T picks one value of x per column and scales it:
+    exact in float32. Every bit of x's 24-bit mantissa must arrive, which on AMX (the first two shapes; the last is
+    too small for it) means all three bfloat16 pieces of each value: with one dropped the error would be 2^-16 or
+    2^-8 of the value. The weight gradient dy^T x, with dy one-hot the same way, is exact too (on AMX for the
+    first shape)."""
+    x = RNG.standard_normal((rows, depth)).astype(np.float32)
+    picked = RNG.integers(0, depth, columns)
+    w = np.zeros((columns, depth), np.float32)
+    w[np.arange(columns), picked] = 2.0 ** RNG.integers(-20, 20, columns) * RNG.choice([-1, 1], columns)
     y = kernels.op("matmul")(Tensor(x), Tensor(w)).asnumpy()
-    np.testing.assert_array_equal(y, x * w.T)
-    dw = kernels.op("matmul_weight_grad")(Tensor(w.T.copy()), Tensor(x.T.copy())).asnumpy()
-    np.testing.assert_array_equal(dw, w * x.T)
+    np.testing.assert_array_equal(y, x[:, picked] * w[np.arange(columns), picked])
+    # dW [columns, depth] = dy [rows, columns]^T x [rows, depth] with dy's columns one-hot over rows
+    dy = np.zeros((rows, columns), np.float32)
+    hot = RNG.integers(0, rows, columns)
+    dy[hot, np.arange(columns)] = 2.0 ** RNG.integers(-20, 20, columns)
+    dw = kernels.op("matmul_weight_grad")(Tensor(dy), Tensor(x)).asnumpy()
+    np.testing.assert_array_equal(dw, dy[hot, np.arange(columns)][:, None] * x[hot])
 
 
 def test_matmul_of_an_empty_inner_dimension_is_zero():

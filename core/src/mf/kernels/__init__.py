@@ -6,7 +6,9 @@ one vectorised, multi-threaded pass. The library is compiled with the machine's 
 compiler into $MF_KERNEL_CACHE/<hash>/ (default ~/.cache/mf/kernels) and reused. Without a compiler, or with
 MF_KERNELS=0, every op() returns None and the layers use MindSpore's own ops. It is built for the CPU it runs
 on (-march=native) unless MF_KERNEL_ARCH names another target (e.g. haswell: AVX2 code for a portable build,
-and how the tests run the AVX2 and plain code paths on an AVX-512 machine).
+and how the tests run the AVX2 and plain code paths on an AVX-512 machine). On a CPU with AMX (Intel Xeon Sapphire
+Rapids and later) the float32 products run on AMX tiles with float32's accuracy (gemm_kind(); MF_GEMM=fp32 keeps
+them on the FMA kernel).
 """
 import hashlib
 import os
