@@ -5,7 +5,8 @@ torch.mm, and the machine's measured fp32 peak, in one run.
     ./dev python benchmarks/gemm.py [--threads 2] [--repeats 5]
 
 The peak is measured, not looked up: benchmarks/_fma_peak.cc runs independent FMA chains on every thread
-(FMA units x vector width x clock as the cores actually run). Prints GFLOP/s and the share of that peak.
+(FMA units x vector width x clock as the cores actually run). Prints GFLOP/s and the share of that peak. On a CPU
+with AMX, mf's products run on its tiles (mf.kernels.gemm_kind()) and can pass the FMA peak.
 """
 import argparse
 import json
@@ -69,6 +70,9 @@ def main():
     print(f"GPT-2 small training step products (1024 tokens), {args.threads} threads of {cpu_model()}, medians of "
           f"{args.repeats}; measured fp32 peak {peak:.0f} GFLOP/s")
     print_table(measured, peak)
+    if kernels.gemm_kind() == "amx-bf16x6":
+        print("mf's products ran on AMX tiles (three bfloat16 per value, float32's accuracy): above the FMA peak is "
+              "possible there; MF_GEMM=fp32 measures its FMA kernel")
 
 if __name__ == "__main__":
     main()
