@@ -105,16 +105,33 @@ def test_matmul_with_bias_equals_the_product_then_the_bias_and_has_its_three_gra
     np.testing.assert_allclose(db.asnumpy(), rows_dy.sum(0), rtol=1e-5, atol=tolerance)
 
 
-def test_int8_matmul_with_bias_equals_the_int8_product_then_the_bias():
-    x = RNG.standard_normal((45, 130)).astype(np.float32)
-    w = RNG.integers(-127, 128, (1600, 130)).astype(np.int8)  # two column blocks
+# (45, 130): the float32 kernel; (130, 1100): AMX where the CPU has it (two blocks of depth, partial tiles)
+@pytest.mark.parametrize("rows, depth", [(45, 130), (130, 1100)])
+def test_int8_matmul_with_bias_equals_the_int8_product_then_the_bias(rows, depth):
+    x = RNG.standard_normal((rows, depth)).astype(np.float32)
+    w = RNG.integers(-127, 128, (1600, depth)).astype(np.int8)  # two column blocks
     scale = RNG.uniform(0.001, 0.01, 1600).astype(np.float32)
     b = RNG.standard_normal(1600).astype(np.float32)
     y = kernels.op("matmul_int8_bias")(Tensor(x), Tensor(w), Tensor(scale), Tensor(b)).asnumpy()
     product = kernels.op("matmul_int8")(Tensor(x), Tensor(w), Tensor(scale)).asnumpy()
     np.testing.assert_array_equal(y, product + b)
-    np.testing.assert_allclose(y, x.astype(np.float64) @ (w * scale[:, None]).T.astype(np.float64) + b, rtol=1e-5,
-                               atol=1e-4)
+    exact = x.astype(np.float64) @ (w * scale[:, None].astype(np.float64)).T + b
+    np.testing.assert_allclose(y, exact, rtol=1e-5, atol=1e-6 * np.sqrt(depth) * np.abs(exact).max())
+
+
+@pytest.mark.parametrize("rows, columns, depth", [(130, 100, 128), (40, 50, 20)])
+def test_int8_products_are_exact_where_float32_is_exact(rows, columns, depth):
+    """One weight of +-1..127 per row with a power-of-two scale: x (w * scale)^T picks one value of x per column
+    and multiplies it by an integer and a power of two, exact in float32 when the integer has few bits (here
+    powers of two up to 64 as well). On AMX (the first shape) all three bfloat16 pieces of x must arrive."""
+    x = RNG.standard_normal((rows, depth)).astype(np.float32)
+    picked = RNG.integers(0, depth, columns)
+    w = np.zeros((columns, depth), np.int8)
+    w[np.arange(columns), picked] = 2 ** RNG.integers(0, 7, columns) * RNG.choice([-1, 1], columns)
+    scale = (2.0 ** RNG.integers(-10, 0, columns)).astype(np.float32)
+    y = kernels.op("matmul_int8")(Tensor(x), Tensor(w), Tensor(scale)).asnumpy()
+    weights = w[np.arange(columns), picked].astype(np.float32) * scale
+    np.testing.assert_array_equal(y, x[:, picked] * weights)
 
 
 def test_matmul_on_four_threads_splits_rows_and_columns_and_matches_numpy():

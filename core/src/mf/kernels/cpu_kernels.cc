@@ -900,7 +900,8 @@ static void add_bias(float *c, int64_t ldc, int rows, int cols, const float *bia
 struct Fp32Tiles {
   static constexpr int kTileRows = dense::kTileRows, kTileCols = dense::kTileCols;
   static constexpr int kDepth = dense::kDepth, kRowBlock = dense::kRowBlock, kColumnBlock = dense::kColumnBlock;
-  static int64_t panel_floats(int tile, int depth) { return int64_t(tile) * depth; }
+  static int64_t a_panel_floats(int depth) { return int64_t(kTileRows) * depth; }
+  static int64_t b_panel_floats(int depth) { return int64_t(kTileCols) * depth; }
   static void begin() {}
   static void end() {}
   template <class Source>
@@ -946,7 +947,7 @@ struct Fp32Tiles {
 // halves are its rows 0-15 and 16-31, each row 32 consecutive depths; B's halves are its columns 0-15 and 16-31 in
 // AMX's pair layout, row p holding (B[2p][j], B[2p+1][j]) for j = 0..15.
 namespace amx {
-#define MF_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
+#define MF_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
 constexpr int kTile = 32, kStep = 32;
 constexpr int kHalf = 16 * 32;           // bf16 in one AMX operand tile
 constexpr int kStepBf16 = 3 * 2 * kHalf;  // bf16 per panel step: three pieces of two halves
@@ -1076,6 +1077,53 @@ MF_AMX_TARGET static void multiply_tile(int steps, const uint16_t *a, const uint
   _tile_stored(3, c + 16 * ldc + 16, stride);
 }
 
+// c [32 x 32] (row stride 32) = a's panel (three pieces, as above) x b's panel of one piece per step ([half][16][32]
+// bf16: weight-only int8 values, exact in bfloat16): three piece products as 2 x 2 tile products
+MF_AMX_TARGET static void multiply_tile_one_piece_b(int steps, const uint16_t *a, const uint16_t *b, float *c) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int s = 0; s < steps; ++s, a += kStepBf16, b += 2 * kHalf) {
+    _tile_loadd(6, b, 64);
+    _tile_loadd(7, b + kHalf, 64);
+#define MF_AMX_PIECE(piece)                                                                        \
+  {                                                                                                \
+    _tile_loadd(4, a + (piece) * 2 * kHalf, 64);                                                   \
+    _tile_loadd(5, a + (piece) * 2 * kHalf + kHalf, 64);                                           \
+    _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7); \
+  }
+    MF_AMX_PIECE(0)
+    MF_AMX_PIECE(1)
+    MF_AMX_PIECE(2)
+#undef MF_AMX_PIECE
+  }
+  _tile_stored(0, c, 32 * sizeof(float));
+  _tile_stored(1, c + 16, 32 * sizeof(float));
+  _tile_stored(2, c + 16 * 32, 32 * sizeof(float));
+  _tile_stored(3, c + 16 * 32 + 16, 32 * sizeof(float));
+}
+
+// 16 columns of int8 weights (column j: w_rows + j * row_length, `depth` <= 32 values from it; `cols` of the 16 read,
+// the rest 0) -> one B half of a step in AMX's pair layout: each weight as bfloat16 (exact: |w| <= 127)
+MF_AMX_TARGET static void convert_int8_half(const int8_t *w_rows, int64_t row_length, int depth, int cols,
+                                            uint16_t *out) {
+  __m512 r[16];
+  const __mmask32 mask = depth >= 32 ? ~__mmask32(0) : __mmask32((1u << depth) - 1);
+  for (int j = 0; j < 16; ++j) {
+    if (j >= cols) {
+      r[j] = _mm512_setzero_ps();
+      continue;
+    }
+    const __m256i bytes = _mm256_maskz_loadu_epi8(mask, w_rows + j * row_length);
+    const __m512 first = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(bytes)));
+    const __m512 second = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(bytes, 1)));
+    r[j] = _mm512_castsi512_ps(__m512i(_mm512_cvtne2ps_pbh(second, first)));  // 16 (even, odd) depth pairs
+  }
+  transpose16(r);  // [column][pair] -> [pair][column]
+  for (int p = 0; p < 16; ++p) _mm512_store_ps(reinterpret_cast<float *>(out + p * 32), r[p]);
+}
+
 MF_AMX_TARGET static void configure_tiles() {
   alignas(64) uint8_t config[64] = {};
   config[0] = 1;  // palette 1: eight tiles of up to 16 rows x 64 bytes
@@ -1097,8 +1145,9 @@ static bool usable() {
     if (choice && std::strcmp(choice, "fp32") == 0) return false;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-    const bool tiles = edx & (1u << 24), bf16 = edx & (1u << 22), avx512bw = ebx & (1u << 30);
-    if (!(tiles && bf16 && avx512bw)) return false;
+    const bool tiles = edx & (1u << 24), bf16 = edx & (1u << 22);
+    const bool avx512bw = ebx & (1u << 30), avx512vl = ebx & (1u << 31);
+    if (!(tiles && bf16 && avx512bw && avx512vl)) return false;
     if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5))) return false;  // AVX512_BF16
     constexpr int kRequestPermission = 0x1023, kTileData = 18;  // ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA
     return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
@@ -1111,13 +1160,14 @@ struct AmxTiles {
   static constexpr int kTileRows = amx::kTile, kTileCols = amx::kTile;
   static constexpr int kDepth = 1024, kRowBlock = 4 * amx::kTile, kColumnBlock = 48 * amx::kTile;
   // three bf16 pieces of each value: 1.5 floats, over whole steps of depth
-  static int64_t panel_floats(int tile, int depth) { return int64_t(tile) * round_up(depth, amx::kStep) * 3 / 2; }
+  static int64_t a_panel_floats(int depth) { return int64_t(kTileRows) * round_up(depth, amx::kStep) * 3 / 2; }
+  static int64_t b_panel_floats(int depth) { return a_panel_floats(depth); }
   static void begin() { amx::configure_tiles(); }
   static void end() { amx::release_tiles(); }
   static void pack_b(View b, int depth, int cols, float *out, int first_panel, int last_panel) {
     alignas(64) float stage[32 * 16];
     for (int p = first_panel; p < last_panel; ++p) {
-      uint16_t *panel = reinterpret_cast<uint16_t *>(out + p * panel_floats(kTileCols, depth));
+      uint16_t *panel = reinterpret_cast<uint16_t *>(out + p * b_panel_floats(depth));
       for (int k = 0; k < depth; k += amx::kStep, panel += amx::kStepBf16)
         for (int half = 0; half < 2; ++half) {
           const int j0 = p * kTileCols + half * 16;
@@ -1130,7 +1180,7 @@ struct AmxTiles {
   static void pack_a(View a, int rows, int depth, float *out) {
     alignas(64) float stage[16 * 32];
     for (int i0 = 0; i0 < rows; i0 += kTileRows) {
-      uint16_t *panel = reinterpret_cast<uint16_t *>(out + (i0 / kTileRows) * panel_floats(kTileRows, depth));
+      uint16_t *panel = reinterpret_cast<uint16_t *>(out + (i0 / kTileRows) * a_panel_floats(depth));
       for (int k = 0; k < depth; k += amx::kStep, panel += amx::kStepBf16)
         for (int half = 0; half < 2; ++half) {
           const int first = i0 + half * 16;
@@ -1154,6 +1204,49 @@ struct AmxTiles {
       for (int j = 0; j < cols; ++j) c[i * ldc + j] = edge[i * kTileCols + j];
   }
 };
+
+// Weight-only int8 (prefill of a quantised model): B = (w * scale)^T. Each weight is exact in bfloat16, so B is one
+// piece and the product three (x's pieces times w); the column's scale multiplies the sum, as the float32 kernel's
+// dequantised weights do term by term. A panel as AmxTiles packs it; B's: per step [half][16][32] bf16, then the
+// panel's 32 scales.
+struct AmxInt8Tiles {
+  static constexpr int kTileRows = amx::kTile, kTileCols = amx::kTile;
+  static constexpr int kDepth = AmxTiles::kDepth, kRowBlock = AmxTiles::kRowBlock;
+  static constexpr int kColumnBlock = AmxTiles::kColumnBlock;
+  static int64_t a_panel_floats(int depth) { return AmxTiles::a_panel_floats(depth); }
+  static int64_t b_panel_floats(int depth) { return int64_t(kTileCols) * round_up(depth, amx::kStep) / 2 + kTileCols; }
+  static void begin() { amx::configure_tiles(); }
+  static void end() { amx::release_tiles(); }
+  static void pack_a(View a, int rows, int depth, float *out) { AmxTiles::pack_a(a, rows, depth, out); }
+  static void pack_b(ScaledInt8Rows b, int depth, int cols, float *out, int first_panel, int last_panel) {
+    for (int p = first_panel; p < last_panel; ++p) {
+      float *panel_start = out + p * b_panel_floats(depth);
+      uint16_t *panel = reinterpret_cast<uint16_t *>(panel_start);
+      for (int k = 0; k < depth; k += amx::kStep, panel += 2 * amx::kHalf)
+        for (int half = 0; half < 2; ++half) {
+          const int j0 = p * kTileCols + half * 16;
+          const int width = std::max(0, std::min(16, cols - j0)), height = std::min(amx::kStep, depth - k);
+          amx::convert_int8_half(b.w + j0 * b.k + k, b.k, height, width, panel + half * amx::kHalf);
+        }
+      float *scales = panel_start + b_panel_floats(depth) - kTileCols;
+      for (int j = 0; j < kTileCols; ++j) scales[j] = p * kTileCols + j < cols ? b.scale[p * kTileCols + j] : 0.f;
+    }
+  }
+  static void multiply(int rows, int cols, int depth, const float *a_panel, const float *b_panel, float *c,
+                       int64_t ldc, bool accumulate) {
+    const int steps = int(round_up(depth, amx::kStep) / amx::kStep);
+    const float *scales = b_panel + b_panel_floats(depth) - kTileCols;
+    alignas(64) float sums[kTileRows * kTileCols];
+    amx::multiply_tile_one_piece_b(steps, reinterpret_cast<const uint16_t *>(a_panel),
+                                   reinterpret_cast<const uint16_t *>(b_panel), sums);
+    for (int i = 0; i < rows; ++i) {
+      float *row = c + i * ldc;
+      const float *sum = sums + i * kTileCols;
+#pragma omp simd
+      for (int j = 0; j < cols; ++j) row[j] = (accumulate ? row[j] : 0.f) + sum[j] * scales[j];
+    }
+  }
+};
 #endif  // MF_AMX
 
 // c [m, n] (row stride ldc) = a [m, depth] b [depth, n] (+ bias [n] on every row when given) with the tiles of
@@ -1165,8 +1258,8 @@ static void product_with(int64_t m, int64_t n, int64_t depth, View a, Source b, 
   constexpr int kRowBlock = Tiles::kRowBlock, kColumnBlock = Tiles::kColumnBlock;
   const int kc_max = int(std::min<int64_t>(depth, Tiles::kDepth));
   const int nc_max = int(std::min<int64_t>(round_up(n, kTileCols), kColumnBlock));
-  const int64_t b_block_floats = int64_t(nc_max / kTileCols) * Tiles::panel_floats(kTileCols, kc_max);
-  const int64_t a_panel_floats = Tiles::panel_floats(kTileRows, kc_max);
+  const int64_t b_block_floats = int64_t(nc_max / kTileCols) * Tiles::b_panel_floats(kc_max);
+  const int64_t a_panel_floats = Tiles::a_panel_floats(kc_max);
   // B's two blocks belong to the calling thread: MindSpore may run two products at once on different threads
   static thread_local std::vector<float> b_store;
   float *b_blocks = aligned(b_store, 2 * b_block_floats);
@@ -1231,10 +1324,10 @@ static void product_with(int64_t m, int64_t n, int64_t depth, View a, Source b, 
           if (!keep_a || jc == 0) Tiles::pack_a(a.block(ic, pc), mc, kc, a_block);
           for (int p = first_panel; p < last_panel; ++p) {
             const int j0 = p * kTileCols, width = std::min(kTileCols, nc - j0);
-            const float *b_panel = b_block + int64_t(p) * Tiles::panel_floats(kTileCols, kc);
+            const float *b_panel = b_block + int64_t(p) * Tiles::b_panel_floats(kc);
             for (int i0 = 0; i0 < mc; i0 += kTileRows) {
               const int height = std::min(kTileRows, mc - i0);
-              const float *a_panel = a_block + int64_t(i0 / kTileRows) * Tiles::panel_floats(kTileRows, kc);
+              const float *a_panel = a_block + int64_t(i0 / kTileRows) * Tiles::a_panel_floats(kc);
               float *out = c + (ic + i0) * ldc + jc + j0;
               Tiles::multiply(height, width, kc, a_panel, b_panel, out, ldc, pc > 0);
               if (bias && pc + kc == depth) add_bias(out, ldc, height, width, bias + jc + j0);
@@ -1265,9 +1358,9 @@ static void product(int64_t m, int64_t n, int64_t depth, View a, Source b, float
   // depth behind each store. Measured on the 2-core Xeon: a 17-row prompt's LM head (17 x 576 x 49152) took 15 ms
   // on AMX against 8 ms, a depth of 64 (llama_tiny's LM head) 31 against 17 ms; from 96 rows, 64 columns and a
   // depth of 128 AMX was as fast or faster (GPT-2 small's products 1.3-1.5x).
-  if constexpr (std::is_same_v<Source, View>) {
-    if (m >= 96 && n >= 64 && depth >= 128 && amx::usable())
-      return product_with<AmxTiles>(m, n, depth, a, b, c, ldc, bias);
+  if (m >= 96 && n >= 64 && depth >= 128 && amx::usable()) {
+    if constexpr (std::is_same_v<Source, View>) return product_with<AmxTiles>(m, n, depth, a, b, c, ldc, bias);
+    else return product_with<AmxInt8Tiles>(m, n, depth, a, b, c, ldc, bias);
   }
 #endif
   product_with<Fp32Tiles>(m, n, depth, a, b, c, ldc, bias);
