@@ -941,7 +941,8 @@ struct Fp32Tiles {
 // error is that of a float32 product (harness, 32 x 768 x 32: max error 1.3e-5 against float64, a sequential
 // float32 sum's 2.2e-5). Six products at ~9x the rate: 430 GFLOP/s of float32 work a core with the panels in L2,
 // 1.8x AVX-512's peak. Only AMX treats subnormal inputs as zero: parts below float32's normal range
-// (|x| < ~1e-38 after the split) are dropped, as in a flush-to-zero product.
+// (|x| < ~1e-38 after the split) are dropped, as in a flush-to-zero product; and an infinite input gives NaN (its
+// pieces are inf and NaN) where a float32 product gives +-inf: either stops training (the Trainer's NaN stop).
 // A C tile is 32 x 32 floats, four AMX tiles of 16 x 16 (tmm0-3); A's and B's 16 x 32 bf16 tiles go through
 // tmm4-5 and tmm6-7. Packed panels hold, per step of 32 along the depth, [piece h/m/l][half][16][32] bf16: A's
 // halves are its rows 0-15 and 16-31, each row 32 consecutive depths; B's halves are its columns 0-15 and 16-31 in
