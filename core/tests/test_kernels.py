@@ -419,6 +419,15 @@ def fresh_kernels(monkeypatch, tmp_path):
     return tmp_path
 
 
+def test_an_unknown_gemm_choice_is_named_not_ignored(monkeypatch):
+    kernels.library()  # built (or found) in this session's kernel cache first; then looked up afresh
+    monkeypatch.setattr(kernels, "_library", None)
+    monkeypatch.setattr(kernels, "_failed", None)
+    monkeypatch.setenv("MF_GEMM", "amx")
+    with pytest.warns(UserWarning, match=r"MF_GEMM='amx' is not a choice.*MF_GEMM=fp32"):
+        assert kernels.library() is not None
+
+
 @pytest.mark.parametrize("cxx", ["/nonexistent/g++", "/nonexistent/ccache g++"])
 def test_a_compiler_that_does_not_run_falls_back_to_mindspores_ops(fresh_kernels, monkeypatch, cxx):
     monkeypatch.setenv("CXX", cxx)

@@ -56,6 +56,16 @@ _failed: Optional[str] = None
 _ops = {}
 
 
+GEMM_CHOICES = ("", "fp32")  # MF_GEMM: unset (AMX where the CPU has it) or fp32 (the FMA kernel always)
+
+
+def _warn_on_an_unknown_gemm_choice() -> None:
+    choice = os.environ.get("MF_GEMM", "")
+    if choice not in GEMM_CHOICES:
+        warnings.warn(f"MF_GEMM={choice!r} is not a choice the kernels know, so it changes nothing: set MF_GEMM=fp32 "
+                      "to keep the products on the FMA kernel, or unset it (AMX where the CPU has it)")
+
+
 def enabled() -> bool:
     """On unless MF_KERNELS=0, and only on the CPU: on Ascend or GPU MindSpore's own kernels are used."""
     if os.environ.get("MF_KERNELS", "1") in ("0", "false", "no"):
@@ -124,6 +134,7 @@ def library() -> Optional[Path]:
     with _lock:
         if _failed is not None or (_library is not None and _library.is_file()):
             return _library
+        _warn_on_an_unknown_gemm_choice()
         # first call, or the cached library was removed (its cache folder recreated) since: find or build it
         compiler = _compiler_command()
         if not compiler:
