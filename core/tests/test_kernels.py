@@ -225,6 +225,7 @@ def test_sum_of_squares():
     (2, 4, 4, 5, 5, 8), (3, 6, 2, 7, 7, 16), (1, 2, 1, 9, 9, 4),
     (2, 2, 1, 150, 150, 20),  # several chunks of query rows, a head size that is not a whole register tile
     (2, 3, 3, 3, 70, 12),  # cross-attention: fewer queries than keys, padding mask only
+    (2, 4, 4, 17, 50, 32),  # a small ViT's head size over a row of keys that is not whole vectors
 ])
 def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, heads, groups, length, keys, dim):
     from mf.nn import DotProductAttention, Dropout, causal_mask_bias, padding_mask_bias
@@ -251,6 +252,25 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
 
     for a, b in zip(results(fused), results(plain)):
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
+
+
+def test_fused_attention_passes_a_nan_score_on_to_its_rows():
+    """A NaN key makes the output of every query that sees it NaN, as MindSpore's softmax does (so that it reaches
+    the loss): not a probability of 0 for that key. 20 keys: the NaN's vector lane is used again by key 19."""
+    from mf.nn import DotProductAttention, Dropout, padding_mask_bias
+
+    rng = np.random.default_rng(2)
+    query = Tensor(rng.standard_normal((2, 5, 2, 8)).astype(np.float32))
+    key = rng.standard_normal((2, 20, 2, 8)).astype(np.float32)
+    key[1, 3, 0, 4] = np.nan
+    value = Tensor(rng.standard_normal((2, 20, 2, 8)).astype(np.float32))
+    bias = padding_mask_bias(Tensor(np.ones((2, 20), np.int32)))
+    attention = DotProductAttention(0.3, Dropout(0.0))
+    assert attention.fused is not None
+    out = attention(query, Tensor(key), value, bias).asnumpy().reshape(2, 5, 2, 8)
+    assert np.isnan(out[1, :, 0]).all()
+    out[1, :, 0] = 0
+    assert np.isfinite(out).all()
 
 
 @pytest.mark.parametrize("batch, heads, length, dim", [(2, 4, 5, 8), (2, 3, 150, 20), (1, 1, 2, 16)])

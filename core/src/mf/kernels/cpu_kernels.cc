@@ -263,18 +263,28 @@ inline void transpose16(__m512 r[16]) {
 }
 #endif
 
+// dst [0, n) = src [0, count) then zeros. Attention copies rows of a head's few floats (32 in a small ViT): as
+// memcpy calls (what GCC makes of a plain copy loop, even of vector loads and stores) they took ~13% of its time;
+// masked moves are not turned into calls.
+inline void copy_padded(float *dst, const float *src, int64_t count, int64_t n) {
+#if defined(__AVX512F__)
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 in = c + 16 <= count ? __mmask16(0xffff) : c < count ? __mmask16((1u << (count - c)) - 1) : 0;
+    const __mmask16 out = c + 16 <= n ? __mmask16(0xffff) : __mmask16((1u << (n - c)) - 1);
+    _mm512_mask_storeu_ps(dst + c, out, _mm512_maskz_loadu_ps(in, src + c));
+  }
+#else
+  std::copy(src, src + count, dst);
+  std::fill(dst + count, dst + n, 0.f);
+#endif
+}
+
 // rows x cols block of a strided tensor (row r at src + r * stride) -> dst [rows, ld], zero-padded
 // to padded_rows and ld columns; transposed when transpose (dst [cols, ld] then, padded likewise).
 void pack(const float *src, int64_t stride, int64_t rows, int64_t cols, bool transpose, float *dst, int64_t ld,
           int64_t padded_rows) {
   if (!transpose) {
-    for (int64_t r = 0; r < padded_rows; ++r) {
-      float *out = dst + r * ld;
-      int64_t c = 0;
-      if (r < rows)
-        for (; c < cols; ++c) out[c] = src[r * stride + c];
-      for (; c < ld; ++c) out[c] = 0.f;
-    }
+    for (int64_t r = 0; r < padded_rows; ++r) copy_padded(dst + r * ld, src + r * stride, r < rows ? cols : 0, ld);
     return;
   }
   // zeros where the products read past the data: the padding columns of the last register tile, the padding rows
@@ -302,6 +312,7 @@ void pack(const float *src, int64_t stride, int64_t rows, int64_t cols, bool tra
 void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t first, int64_t count, int64_t *lo,
                   int64_t *hi) {
   int64_t low = s.keys, high = 0;
+  if (s.bias_rows == 1) count = 1;  // every row sees the same keys (no causal mask: an encoder, a padding mask)
   for (int64_t i = first; i < first + count; ++i) {
     const float *row = s.bias_row(bias, b, i);
     int64_t first_visible = s.keys, last_visible = -1;
@@ -342,6 +353,56 @@ float exp_from_peak(float *values, int64_t n, float peak) {
 }
 
 // One row of scores over keys [lo, hi) -> softmax probabilities; hidden and padding keys get 0.
+// Where any key of the row is visible, the hidden ones (bias <= kHidden) get exactly 0; where none is, the row
+// attends to all of them, as the unfused softmax over equal, fully masked scores does.
+#if defined(__AVX512F__)
+extern "C" __m512 _ZGVeN16v_expf(__m512);  // glibc's libmvec: 16 expf at once (what `omp simd` loops call)
+
+// In 16-key vectors with masks for the row's end: the passes of the loops below cost ~300 cycles a row in loop
+// set-up and scalar remainders, which for a small ViT's 50 keys was most of its attention's time. A NaN score makes
+// the whole row NaN, so that it reaches the loss.
+void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t keys, float scale) {
+  const int64_t end = std::min(hi, keys);
+  const auto lanes = [](int64_t from, int64_t to) {  // lanes of the vector at `from` that lie before `to`
+    return from + 16 <= to ? __mmask16(0xffff) : from < to ? __mmask16((1u << (to - from)) - 1) : __mmask16(0);
+  };
+  const __m512 hidden = _mm512_set1_ps(kHidden), factor = _mm512_set1_ps(scale);
+  const __m512 lowest = _mm512_set1_ps(std::numeric_limits<float>::lowest());
+  __m512 peak_visible = lowest, peak_all = lowest;
+  __mmask16 any_visible = 0, any_nan = 0;
+  for (int64_t j = lo; j < hi; j += 16) {
+    const __mmask16 in = lanes(j, end);
+    const __m512 b = _mm512_maskz_loadu_ps(in, bias + j);
+    const __m512 score = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(in, row + j), factor, b);
+    const __mmask16 visible = _mm512_mask_cmp_ps_mask(in, b, hidden, _CMP_GT_OQ);
+    any_visible |= visible;
+    any_nan |= _mm512_mask_cmp_ps_mask(in, score, score, _CMP_UNORD_Q);
+    peak_visible = _mm512_mask_max_ps(peak_visible, visible, peak_visible, score);
+    peak_all = _mm512_mask_max_ps(peak_all, in, peak_all, score);
+    _mm512_mask_storeu_ps(row + j, lanes(j, hi), score);
+  }
+  if (any_nan) {
+    std::fill(row + lo, row + hi, std::numeric_limits<float>::quiet_NaN());
+    return;
+  }
+  const float peak = _mm512_reduce_max_ps(any_visible ? peak_visible : peak_all);
+  const __m512 shift = _mm512_set1_ps(peak), floor = _mm512_set1_ps(-87.f);
+  __m512 total = _mm512_setzero_ps();
+  for (int64_t j = lo; j < hi; j += 16) {
+    const __mmask16 in = lanes(j, end);
+    // more than 87 below the peak: under float32's smallest normal against the peak's 1, so 0 (see exp_from_peak)
+    const __m512 shifted = _mm512_max_ps(_mm512_sub_ps(_mm512_loadu_ps(row + j), shift), floor);
+    __mmask16 kept = _mm512_mask_cmp_ps_mask(in, shifted, floor, _CMP_GT_OQ);
+    if (any_visible) kept &= _mm512_mask_cmp_ps_mask(in, _mm512_maskz_loadu_ps(in, bias + j), hidden, _CMP_GT_OQ);
+    const __m512 p = _mm512_maskz_mov_ps(kept, _ZGVeN16v_expf(shifted));
+    total = _mm512_add_ps(total, p);
+    _mm512_mask_storeu_ps(row + j, lanes(j, hi), p);
+  }
+  const __m512 inv = _mm512_set1_ps(1.f / _mm512_reduce_add_ps(total));
+  for (int64_t j = lo; j < hi; j += 16)
+    _mm512_mask_storeu_ps(row + j, lanes(j, hi), _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+}
+#else
 // Both passes are branch-free so that the compiler vectorises them (exp included, through glibc's
 // vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0.
 void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t keys, float scale) {
@@ -362,6 +423,7 @@ void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t 
   for (int64_t j = lo; j < end; ++j) row[j] *= inv;
   for (int64_t j = end; j < hi; ++j) row[j] = 0.f;
 }
+#endif
 
 // Scores of a chunk's query rows (packed [chunk, padded_dim]) against keys [lo, hi) (packed
 // transposed [padded_dim, padded_keys]) -> probabilities in probs [chunk, padded_keys]
@@ -1998,7 +2060,7 @@ static void attention_forward(void **params, const AttentionShape &s) {
           }
           small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, out.data(), dp, rows, dp, hi - lo, false);
           for (int64_t r = 0; r < count; ++r)
-            std::copy(out.data() + r * dp, out.data() + r * dp + s.dim, o + s.q_offset(b, h, first + r));
+            copy_padded(o + s.q_offset(b, h, first + r), out.data() + r * dp, s.dim, s.dim);
         }
   }
 }
@@ -2104,7 +2166,7 @@ static void attention_backward(void **params, const AttentionShape &s) {
             // dq = dscores . k
             small_gemm(dscores.data() + lo, lp, keys.data() + lo * dp, dp, dqueries.data(), dp, rows, dp, hi - lo, false);
             for (int64_t r = 0; r < count; ++r)
-              std::copy(dqueries.data() + r * dp, dqueries.data() + r * dp + s.dim, dq + s.query_offset(b, h, first + r));
+              copy_padded(dq + s.query_offset(b, h, first + r), dqueries.data() + r * dp, s.dim, s.dim);
             // dv += p^T . do and dk += dscores^T . q, over the chunk's visible keys (rows past count are 0 in p,
             // dscores and do alike)
             small_gemm_transposed_a(probs.data() + lo, lp, grads.data(), dp, dvalues.data() + lo * dp, dp, hi - lo,
@@ -2113,8 +2175,8 @@ static void attention_backward(void **params, const AttentionShape &s) {
                                     dp, rows, true);
           }
         for (int64_t j = 0; j < s.keys; ++j) {
-          std::copy(dkeys.data() + j * dp, dkeys.data() + j * dp + s.dim, dk + base + j * kv_stride);
-          std::copy(dvalues.data() + j * dp, dvalues.data() + j * dp + s.dim, dv + base + j * kv_stride);
+          copy_padded(dk + base + j * kv_stride, dkeys.data() + j * dp, s.dim, s.dim);
+          copy_padded(dv + base + j * kv_stride, dvalues.data() + j * dp, s.dim, s.dim);
         }
       }
   }
