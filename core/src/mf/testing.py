@@ -111,9 +111,9 @@ def _config(preset_name, **overrides):
     from .auto import AutoConfig
 
     config = AutoConfig.from_pretrained(preset_name, **overrides)
-    # dropout off: outputs must be deterministic to compare
+    # dropout and stochastic depth off: outputs must be deterministic to compare
     for name, value in list(config.to_dict().items()):
-        if "dropout" in name and isinstance(value, float):
+        if ("dropout" in name or "drop_path" in name) and isinstance(value, float):
             setattr(config, name, 0.0)
     return config
 
@@ -356,6 +356,16 @@ class FamilyConformance:
         first = trainer.state.log_history[0]["loss"]
         after = trainer.evaluate()["eval_loss"]
         assert np.isfinite(first) and after < first, f"{task}: loss {first:.4f} -> {after:.4f} after 4 steps"
+
+    def test_training_mode_computes_what_inference_does(self, preset):
+        """With dropout off, a model in training mode gives its inference outputs: the paths only training takes
+        (attention's q, k, v projected as one product, its fused training kernels) compute the same function."""
+        model = _build(preset)
+        ids = self.example_ids(model.config)
+        inference = _outputs(model, ids)
+        model.set_train(True)
+        for got, want in zip(_outputs(model, ids), inference):
+            np.testing.assert_allclose(got, want, atol=self.atol, rtol=1e-4)
 
     def test_lora_merged_equals_unmerged(self, preset):
         from mindspore import Tensor

@@ -12,7 +12,7 @@ from mindspore import nn, ops
 
 from mf.modeling import PreTrainedModel
 from mf.nn import DotProductAttention, Dropout, Embedding, LayerNorm, Linear, WeightMatMul, activation, \
-    padding_mask_bias
+    can_join, joint_linear, padding_mask_bias
 from mf.nn.losses import TokenLoss
 
 from .configuration import BertConfig
@@ -50,6 +50,10 @@ class BertSelfAttention(nn.Cell):
     def construct(self, x, bias):
         batch, length, _ = x.shape
         shape = (batch, length, self.num_heads, self.head_dim)
+        projections = (self.query, self.key, self.value)
+        if self.training and can_join(projections):  # one product, read in place by the attention kernel
+            qkv = joint_linear(x, projections).reshape(batch, length, 3, self.num_heads, self.head_dim)
+            return self.attend.packed(qkv, bias)
         return self.attend(self.query(x).reshape(shape), self.key(x).reshape(shape), self.value(x).reshape(shape),
                            bias)
 

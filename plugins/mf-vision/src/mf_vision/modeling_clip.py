@@ -17,7 +17,7 @@ from mindspore.common.initializer import Normal, initializer
 
 from mf.modeling import PreTrainedModel
 from mf.nn import (DotProductAttention, Dropout, Embedding, LayerNorm, Linear, causal_mask_bias, contrastive_loss,
-                   normalize, padding_mask_bias)
+                   can_join, joint_linear, normalize, padding_mask_bias)
 
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 from .layers import MLP, ProjectionWeights, project_patches, resize_position_grid
@@ -38,6 +38,10 @@ class CLIPAttention(nn.Cell):
     def construct(self, x, bias):
         batch, length, _ = x.shape
         shape = (batch, length, self.num_heads, self.head_dim)
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        if self.training and can_join(projections):  # one product, read in place by the attention kernel
+            qkv = joint_linear(x, projections).reshape(batch, length, 3, self.num_heads, self.head_dim)
+            return self.out_proj(self.attend.packed(qkv, bias))
         out = self.attend(self.q_proj(x).reshape(shape), self.k_proj(x).reshape(shape),
                           self.v_proj(x).reshape(shape), bias)
         return self.out_proj(out)

@@ -14,7 +14,7 @@ from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import Normal, initializer
 
 from mf.modeling import PreTrainedModel
-from mf.nn import DotProductAttention, Dropout, LayerNorm, Linear, activation
+from mf.nn import DotProductAttention, Dropout, LayerNorm, Linear, activation, can_join, joint_linear
 from mf.nn.losses import TokenLoss
 
 from .configuration import ViTConfig
@@ -65,6 +65,10 @@ class ViTSelfAttention(nn.Cell):
         batch, length, _ = x.shape
         shape = (batch, length, self.num_heads, self.head_dim)
         no_mask = ops.zeros((1, 1, 1, length), ms.float32)  # every patch sees every patch
+        projections = (self.query, self.key, self.value)
+        if self.training and can_join(projections):  # one product, read in place by the attention kernel
+            qkv = joint_linear(x, projections).reshape(batch, length, 3, self.num_heads, self.head_dim)
+            return self.attend.packed(qkv, no_mask)
         return self.attend(self.query(x).reshape(shape), self.key(x).reshape(shape), self.value(x).reshape(shape),
                            no_mask)
 
