@@ -254,6 +254,38 @@ def test_fused_attention_matches_unfused_with_masks_and_grouped_heads(batch, hea
         np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bias_batch, bias_rows", [(1, 6), (2, 6), (2, 1)])
+def test_fused_attention_takes_a_bias_per_head_in_inference_and_leaves_training_to_the_unfused_path(bias_batch,
+                                                                                                    bias_rows):
+    """A bias [B or 1, heads, T or 1, L] (T5's relative positions, ALiBi) goes through the kernel in inference, with
+    grouped key/value heads and a hidden key; in training it takes MindSpore's ops, whose gradient reaches the bias
+    (the kernel's backward gives it none)."""
+    from mf.nn import DotProductAttention, Dropout
+
+    rng = np.random.default_rng(3)
+    query = Tensor(rng.standard_normal((2, 6, 4, 8)).astype(np.float32))
+    key, value = (Tensor(rng.standard_normal((2, 9, 2, 8)).astype(np.float32)) for _ in range(2))
+    bias = rng.standard_normal((bias_batch, 4, bias_rows, 9)).astype(np.float32)
+    bias[-1, 2, 0, 3] = -1e9  # a hidden key, in one head only
+    bias = Tensor(bias)
+    fused = DotProductAttention(0.3, Dropout(0.0))
+    plain = DotProductAttention(0.3, Dropout(0.0))
+    plain.fused = None
+    fused.set_train(False)
+    plain.set_train(False)
+    assert fused.kernel_takes(bias, 4)
+    np.testing.assert_allclose(fused(query, key, value, bias).asnumpy(), plain(query, key, value, bias).asnumpy(),
+                               atol=2e-6, rtol=1e-5)
+    fused.set_train(True)
+    plain.set_train(True)
+    assert not fused.kernel_takes(bias, 4)
+    weights = Tensor(rng.standard_normal((2, 6, 32)).astype(np.float32))
+    grads = [ms.grad(lambda b: (attention(query, key, value, b) * weights).sum())(bias).asnumpy()
+             for attention in (fused, plain)]
+    assert np.abs(grads[0]).max() > 1e-3
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-6)
+
+
 def test_fused_attention_passes_a_nan_score_on_to_its_rows():
     """A NaN key makes the output of every query that sees it NaN, as MindSpore's softmax does (so that it reaches
     the loss): not a probability of 0 for that key. 20 keys: the NaN's vector lane is used again by key 19."""

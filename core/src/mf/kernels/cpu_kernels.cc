@@ -85,14 +85,16 @@ constexpr int64_t kRows = 4, kCols = 16;
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 // Shapes of one fused attention call, token-major (as the projections produce them, so no
-// transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, 1, Tb, L] with
-// Bb in {1, B} and Tb in {1, T} (broadcast over batch and rows); or heads-major, q [B, H, T, D] and
+// transposes are needed): q [B, T, H, D], k and v [B, L, G, D], bias [Bb, Hb, Tb, L] with
+// Bb in {1, B}, Hb in {1, H} and Tb in {1, T} (broadcast over batch, heads and rows; the backward gives the bias
+// no gradient, so a learned per-head bias such as T5's goes through these kernels in inference only); or heads-major, q [B, H, T, D] and
 // k, v [B, G, L, D]: the key/value cache's layout, which a prompt's prefill attends over; or
 // token-major q over heads-major caches (PrefillAttention).
 struct AttentionShape {
   bool heads_major;     // q and o [B, H, T, D], not [B, T, H, D]
   bool kv_heads_major;  // k and v [B, G, L, D], not [B, L, G, D]
   int64_t batch, rows, heads, dim, keys, groups, bias_batch, bias_rows;
+  int64_t bias_heads = 1;  // H: a bias per head (T5's relative positions, ALiBi), inference only
   // q, k and v as one token-major tensor [B, T, 3, H, D] (a fused projection's output, read in place): the
   // length of one token's row of it; 0 when q, k and v are tensors of their own
   int64_t packed_width = 0;
@@ -105,6 +107,7 @@ struct AttentionShape {
     batch = shapes[0][0], rows = shapes[0][axis_of_rows], heads = shapes[0][axis_of_heads], dim = shapes[0][3];
     keys = shapes[1][axis_of_rows], groups = shapes[1][axis_of_heads];
     bias_batch = shapes[3][0], bias_rows = shapes[3][ndims[3] - 2];
+    if (ndims[3] == 4) bias_heads = shapes[3][1];
     padded();
   }
   // q, k, v packed [B, T, 3, H, D], bias [Bb, 1, Tb, T]
@@ -112,12 +115,14 @@ struct AttentionShape {
       : heads_major(false), kv_heads_major(false), batch(qkv_shape[0]), rows(qkv_shape[1]), heads(qkv_shape[3]),
         dim(qkv_shape[4]), keys(qkv_shape[1]), groups(qkv_shape[3]), bias_batch(bias_shape[0]),
         bias_rows(bias_shape[bias_ndim - 2]), packed_width(3 * qkv_shape[3] * qkv_shape[4]) {
+    if (bias_ndim == 4) bias_heads = bias_shape[1];
     padded();
   }
   // token-major q [B, T, H, D] over caches of `keys` slots per (batch, group), bias [Bb, 1, Tb, keys]
   AttentionShape(const int64_t *q_shape, int64_t groups, int64_t keys, const int64_t *bias_shape, int bias_ndim)
       : heads_major(false), kv_heads_major(true), batch(q_shape[0]), rows(q_shape[1]), heads(q_shape[2]),
         dim(q_shape[3]), keys(keys), groups(groups), bias_batch(bias_shape[0]), bias_rows(bias_shape[bias_ndim - 2]) {
+    if (bias_ndim == 4) bias_heads = bias_shape[1];
     padded();
   }
   void padded() {
@@ -141,8 +146,10 @@ struct AttentionShape {
     return kv_heads_major ? (b * groups + g) * keys * dim : b * keys * groups * dim + g * dim;
   }
   int64_t kv_stride() const { return packed_width ? packed_width : kv_heads_major ? dim : groups * dim; }
-  const float *bias_row(const float *bias, int64_t b, int64_t i) const {
-    return bias + ((bias_batch == 1 ? 0 : b) * bias_rows + (bias_rows == 1 ? 0 : i)) * keys;
+  // the bias of query row i of head h in batch b (broadcast over batch, heads and rows where it has one)
+  const float *bias_row(const float *bias, int64_t b, int64_t h, int64_t i) const {
+    const int64_t head_row = (bias_batch == 1 ? 0 : b) * bias_heads + (bias_heads == 1 ? 0 : h);
+    return bias + (head_row * bias_rows + (bias_rows == 1 ? 0 : i)) * keys;
   }
   int64_t group_of(int64_t h) const { return h / (heads / groups); }
 };
@@ -309,12 +316,12 @@ void pack(const float *src, int64_t stride, int64_t rows, int64_t cols, bool tra
 // Which keys a chunk of query rows can see: [lo, hi) over all its rows, in whole register tiles.
 // A row that sees no key attends to every key, as the unfused softmax over equal, fully masked
 // scores does.
-void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t first, int64_t count, int64_t *lo,
-                  int64_t *hi) {
+void visible_keys(const AttentionShape &s, const float *bias, int64_t b, int64_t h, int64_t first, int64_t count,
+                  int64_t *lo, int64_t *hi) {
   int64_t low = s.keys, high = 0;
   if (s.bias_rows == 1) count = 1;  // every row sees the same keys (no causal mask: an encoder, a padding mask)
   for (int64_t i = first; i < first + count; ++i) {
-    const float *row = s.bias_row(bias, b, i);
+    const float *row = s.bias_row(bias, b, h, i);
     int64_t first_visible = s.keys, last_visible = -1;
 #pragma omp simd reduction(min : first_visible) reduction(max : last_visible)
     for (int64_t j = 0; j < s.keys; ++j) {
@@ -428,15 +435,15 @@ void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t 
 // Scores of a chunk's query rows (packed [chunk, padded_dim]) against keys [lo, hi) (packed
 // transposed [padded_dim, padded_keys]) -> probabilities in probs [chunk, padded_keys]
 // (columns [lo, hi) only); the rows past count stay 0.
-void chunk_probabilities(const AttentionShape &s, const float *bias, int64_t b, int64_t first, int64_t count,
-                         int64_t lo, int64_t hi, float scale, const float *queries, const float *keys_t,
-                         float *probs) {
+void chunk_probabilities(const AttentionShape &s, const float *bias, int64_t b, int64_t h, int64_t first,
+                         int64_t count, int64_t lo, int64_t hi, float scale, const float *queries,
+                         const float *keys_t, float *probs) {
   small_gemm(queries, s.padded_dim, keys_t + lo, s.padded_keys, probs + lo, s.padded_keys, s.chunk, hi - lo,
              s.padded_dim, false);
   for (int64_t r = 0; r < s.chunk; ++r) {
     float *row = probs + r * s.padded_keys;
     if (r < count)
-      softmax_row(row, s.bias_row(bias, b, first + r), lo, hi, s.keys, scale);
+      softmax_row(row, s.bias_row(bias, b, h, first + r), lo, hi, s.keys, scale);
     else
       std::fill(row + lo, row + hi, 0.f);
   }
@@ -2020,7 +2027,7 @@ int RotaryBackward(int, void **params, int *, int64_t **shapes, const char **, v
 }
 
 // ---- attention: softmax(scale * q k^T + bias) v, without materialising the scores ---------
-// in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, 1, Tb, L], scale [1]
+// in: q [B, T, H, D], k [B, L, G, D], v [B, L, G, D], bias [Bb, Hb, Tb, L] (see AttentionShape), scale [1]
 // out: o [B, T, H, D]; the backward pass recomputes the probabilities (nothing else is kept).
 // Query head h reads key/value head h / (H / G) (grouped-query attention). Work goes in chunks of
 // kChunk query rows, copied with their keys and values into zero-padded blocks so that every
@@ -2047,12 +2054,12 @@ static void attention_forward(void **params, const AttentionShape &s) {
         for (int64_t reversed = 0; reversed < chunks; ++reversed) {
           const int64_t chunk = chunks - 1 - reversed, first = chunk * rows, count = std::min(rows, s.rows - first);
           int64_t lo, hi;
-          visible_keys(s, bias, b, first, count, &lo, &hi);
+          visible_keys(s, bias, b, h, first, count, &lo, &hi);
           const int64_t g = s.group_of(h), seen = std::min(hi, s.keys);
           pack(k + s.kv_offset(b, g), kv_stride, seen, s.dim, true, keys_t.data(), lp, dp);
           pack(v + s.kv_offset(b, g), kv_stride, seen, s.dim, false, values.data(), dp, hi);
           pack(q + s.query_offset(b, h, first), query_stride, count, s.dim, false, queries.data(), dp, rows);
-          chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
+          chunk_probabilities(s, bias, b, h, first, count, lo, hi, scale, queries.data(), keys_t.data(), probs.data());
           if (count == rows && s.dim == dp) {  // a whole chunk: straight into o
             small_gemm(probs.data() + lo, lp, values.data() + lo * dp, dp, o + s.q_offset(b, h, first), s.q_stride(),
                        rows, dp, hi - lo, false);
@@ -2144,10 +2151,10 @@ static void attention_backward(void **params, const AttentionShape &s) {
           for (int64_t chunk = 0; chunk < chunks; ++chunk) {
             const int64_t first = chunk * rows, count = std::min(rows, s.rows - first);
             int64_t lo, hi;
-            visible_keys(s, bias, b, first, count, &lo, &hi);
+            visible_keys(s, bias, b, h, first, count, &lo, &hi);
             pack(q + s.query_offset(b, h, first), query_stride, count, s.dim, false, queries.data(), dp, rows);
             pack(dout + s.q_offset(b, h, first), q_stride, count, s.dim, false, grads.data(), dp, rows);
-            chunk_probabilities(s, bias, b, first, count, lo, hi, scale, queries.data(), keys_t.data(),
+            chunk_probabilities(s, bias, b, h, first, count, lo, hi, scale, queries.data(), keys_t.data(),
                                 probs.data());
             // dprobs = do . v^T, then dscores = p * (dprobs - do . o) * scale
             small_gemm(grads.data(), dp, values_t.data() + lo, lp, dscores.data() + lo, lp, rows, hi - lo, dp, false);

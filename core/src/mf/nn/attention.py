@@ -153,6 +153,8 @@ def grouped_query_attention(query, key, value, bias, scale, dropout=None):
     repeat = heads // kv_heads
     keys = key.shape[2]
     folded = query.reshape(batch, kv_heads, repeat * length, head_dim)
+    # one bias row for all queries (a padding mask [b, 1 or heads, 1, L]): each query's row of it, to fold
+    bias = ops.broadcast_to(bias, (bias.shape[0], bias.shape[1], length, keys))
     if bias.shape[1] == heads:  # head h = g * repeat + r folds into group g's rows like its queries
         bias = bias.reshape(bias.shape[0], kv_heads, repeat * length, keys)
     else:
@@ -172,7 +174,8 @@ class DotProductAttention(nn.Cell):
     the token-major layout directly and keeps nothing [B, heads, T, L]-sized for the backward pass,
     which recomputes the probabilities. MindSpore's own ops keep about a dozen such tensors per
     layer alive, and the head transposes they need stop MindSpore's recompute pass from freeing a
-    block's activations."""
+    block's activations. A per-head bias takes the kernels in inference only: their backward gives the
+    bias no gradient, which T5's learned relative positions need in training."""
 
     def __init__(self, scale: float, dropout):
         super().__init__()
@@ -185,10 +188,13 @@ class DotProductAttention(nn.Cell):
         self.fused_over_cache = kernels.op("cached_attention")
         self.prefill = kernels.op("prefill_attention")
 
+    def kernel_takes(self, bias, heads) -> bool:
+        """Whether mf's attention kernels can take this bias: one for all heads, or (not training) one per head."""
+        return bias.shape[1] == 1 or (not self.training and bias.shape[1] == heads)
+
     def construct(self, query, key, value, bias):
         batch, length, heads, head_dim = query.shape
-        # the fused kernel takes one bias for all heads: a per-head bias (ALiBi's [B, heads, T, L]) goes unfused
-        fusable = self.fused is not None and length > 1 and bias.shape[1] == 1
+        fusable = self.fused is not None and length > 1 and self.kernel_takes(bias, heads)
         if fusable and not (self.training and self.dropout.p > 0):
             out = self.fused(query, key, value, bias, self.scale_tensor)
             return out.reshape(batch, length, heads * head_dim)
@@ -201,7 +207,7 @@ class DotProductAttention(nn.Cell):
         projection produces them: the fused kernel reads them in place and its backward writes their gradient as
         one tensor (no split before, no concatenation after); returns [B, T, heads * d]."""
         batch, length, _, heads, head_dim = qkv.shape
-        fusable = self.fused_packed is not None and length > 1 and bias.shape[1] == 1
+        fusable = self.fused_packed is not None and length > 1 and self.kernel_takes(bias, heads)
         if fusable and not (self.training and self.dropout.p > 0):
             return self.fused_packed(qkv, bias, self.scale_tensor).reshape(batch, length, heads * head_dim)
         query, key, value = ops.unstack(qkv, axis=2)
@@ -223,7 +229,7 @@ class DotProductAttention(nn.Cell):
             return self.decode(query, key, value, key_cache, value_cache, cache_index, bias, self.scale_tensor)
         keys = write_cache(key_cache, key, cache_index)
         values = write_cache(value_cache, value, cache_index)
-        if self.fused_over_cache is not None and not self.training and bias.shape[1] == 1:
+        if self.fused_over_cache is not None and not self.training and self.kernel_takes(bias, query.shape[1]):
             return self.fused_over_cache(query, keys, values, bias, self.scale_tensor)
         return self.heads_major(query, keys, values, bias)
 
@@ -233,7 +239,7 @@ class DotProductAttention(nn.Cell):
         heads) is written to the caches and attended in one kernel, without the head transposes and
         ScatterUpdates around cached()'s (~6% of SmolLM2-135M's prefill of one prompt)."""
         batch, length, heads, head_dim = query.shape
-        if self.prefill is not None and length > 1 and not self.training and bias.shape[1] == 1:
+        if self.prefill is not None and length > 1 and not self.training and self.kernel_takes(bias, heads):
             out = self.prefill(query, key, value, key_cache, value_cache, cache_index, bias, self.scale_tensor)
             return out.reshape(batch, length, heads * head_dim)
         out = self.cached(heads_first(query), heads_first(key), heads_first(value), key_cache, value_cache,

@@ -89,8 +89,9 @@ class T5Attention(nn.Cell):
     def construct(self, x, key, value, bias):
         """Queries from x attend to key/value [B, heads, L, head_dim] with the additive bias."""
         query = split_heads(self.q(x), self.num_heads)
-        if not self.training and self.attend.fused_over_cache is not None and bias.shape[1] == 1:
-            # one bias for all heads (cross-attention's padding mask): mf's attention kernel
+        if not self.training and self.attend.fused_over_cache is not None and \
+                self.attend.kernel_takes(bias, self.num_heads):
+            # mf's attention kernel: the encoder's per-head position bias, cross-attention's padding mask
             out = self.attend.fused_over_cache(query, key, value, bias, self.attend.scale_tensor)
         else:
             out = scaled_dot_product_attention(query, key, value, bias, 1.0, self.dropout)
