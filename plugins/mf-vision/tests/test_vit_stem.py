@@ -9,7 +9,8 @@ from mf import AutoModel
 from mf.errors import ConfigError, WeightsError
 from mf.testing import isolate_caches
 from mf_vision import Dinov2Config, ViTConfig, ViTForImageClassification
-from mf_vision.layers import conv3x3_stride2
+from mf.nn import WeightMatMul
+from mf_vision.layers import ProjectionWeights, conv3x3_stride2, project_patches
 
 
 @pytest.fixture(autouse=True)
@@ -30,20 +31,41 @@ def reference_convolution(x, weight, bias):
     return out
 
 
+@pytest.mark.parametrize("patch_size, height, width", [(1, 7, 7), (2, 9, 8), (4, 28, 28)])
+def test_patches_of_a_channels_last_image_project_as_those_of_the_channels_first_one(patch_size, height, width):
+    """A stem's channels-last output goes into the patch projection as it is (no transposes, no slice when the
+    patches cover the image): the same tokens as the channels-first image, pixels past the last whole patch
+    dropped either way."""
+    rng = np.random.default_rng(patch_size)
+    ms.set_seed(0)
+    projection = ProjectionWeights(3, 6, patch_size, 0.5)
+    projection.bias.set_data(Tensor(rng.standard_normal(6).astype(np.float32)))
+    image = rng.standard_normal((2, 3, height, width)).astype(np.float32)
+    first, rows, cols = project_patches(Tensor(image), projection, patch_size)
+    last, rows_, cols_ = project_patches(Tensor(image.transpose(0, 2, 3, 1)), projection, patch_size,
+                                         channels_last=True)
+    assert (rows, cols) == (rows_, cols_) == (height // patch_size, width // patch_size)
+    np.testing.assert_allclose(last.asnumpy(), first.asnumpy(), atol=1e-5)
+    weight = projection.weight.asnumpy().reshape(6, -1)
+    patch = image[1, :, patch_size:2 * patch_size, :patch_size].reshape(-1)  # the second row's first patch
+    np.testing.assert_allclose(first.asnumpy()[1, cols], weight @ patch + projection.bias.asnumpy(), atol=1e-5)
+
+
 @pytest.mark.parametrize("height, width", [(28, 28), (7, 9), (5, 4), (1, 2)])
 def test_the_stem_convolution_and_its_gradients_equal_a_direct_computation(height, width):
     rng = np.random.default_rng(height * 10 + width)
     x = rng.standard_normal((2, height, width, 3)).astype(np.float32)
     weight = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
     bias = rng.standard_normal(5).astype(np.float32)
-    out = conv3x3_stride2(Tensor(x), Tensor(weight), Tensor(bias)).asnumpy()
+    matmul = WeightMatMul()
+    out = conv3x3_stride2(Tensor(x), Tensor(weight), Tensor(bias), matmul).asnumpy()
     expected = reference_convolution(x.astype(np.float64), weight.astype(np.float64), bias)
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
     # the gradient of sum(out * g): for the weight it is each kernel offset's view against g
     g = rng.standard_normal(out.shape).astype(np.float32)
-    grads = ms.grad(lambda x_, w_, b_: (conv3x3_stride2(x_, w_, b_) * Tensor(g)).sum(), grad_position=(0, 1, 2))(
+    grads = ms.grad(lambda x_, w_, b_: (conv3x3_stride2(x_, w_, b_, matmul) * Tensor(g)).sum(), grad_position=(0, 1, 2))(
         Tensor(x), Tensor(weight), Tensor(bias))
     rows, cols = out.shape[1:3]
     padded = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))

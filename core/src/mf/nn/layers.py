@@ -50,12 +50,24 @@ class WeightMatMul(nn.Cell):
         self.matmul = ops.MatMul(transpose_b=True)
         self.small = kernels.op("small_matmul")
         self.dense = kernels.op("matmul")
+        self.dense_bias = kernels.op("matmul_bias")
+        self.bias_add = kernels.op("bias_add")
         self.dense_int8 = kernels.op("matmul_int8")
         self.small_int8 = kernels.op("small_matmul_int8")
         self.int8_activations = False  # set by mf.quantization.quantize
         self.w8a8 = kernels.op("small_matmul_w8a8")
 
-    def construct(self, x, weight, scale=None):
+    def construct(self, x, weight, scale=None, bias=None):
+        """x W^T, plus bias [out] on every row when given (inside the GEMM for many rows)."""
+        if bias is None:
+            return self.product(x, weight, scale)
+        if scale is None and self.dense_bias is not None and x.shape[0] > SMALL_MATMUL_ROWS:
+            return self.dense_bias(x, weight, bias)
+        y = self.product(x, weight, scale)
+        # the fused op's gradient sums over rows in one pass; MindSpore's ReduceSum is slow on CPU
+        return self.bias_add(y, bias) if self.bias_add is not None else y + bias
+
+    def product(self, x, weight, scale=None):
         if scale is not None and self.int8_activations:
             return self.w8a8(x, weight, scale) if self.w8a8 is not None else dynamic_int8_matmul(x, weight, scale)
         if scale is not None:

@@ -8,26 +8,38 @@ import mindspore as ms
 from mindspore import nn, ops, Parameter
 from mindspore.common.initializer import Normal, Zero, initializer
 
-from mf.nn import Linear, activation
+from mf.nn import Linear, WeightMatMul, activation
 
 # the cubic convolution constant of PyTorch's (and OpenCV's) bicubic interpolation
 CUBIC_A = -0.75
 
 
-def project_patches(pixel_values, weight, bias, patch_size):
+def project_patches(pixel_values, projection, patch_size, channels_last=False):
     """A convolution with kernel = stride = patch_size as one matrix product over flattened patches (no padding:
     pixels past the last whole patch are dropped, as the strided convolution does).
-    [B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p; weight [hidden, C, p, p]; bias
-    [hidden] or None (CLIP's patch embedding has none)."""
-    batch, channels, height, width = pixel_values.shape
+    [B, C, H, W], or [B, H, W, C] with channels_last (a convolutional stem's output) -> ([B, h * w, hidden], h, w)
+    with h = H // p, w = W // p; projection: ProjectionWeights (weight [hidden, C, p, p], bias [hidden] or None:
+    CLIP's patch embedding has none). The product is mf's GEMM with the bias inside."""
+    if channels_last:
+        batch, height, width, channels = pixel_values.shape
+    else:
+        batch, channels, height, width = pixel_values.shape
     p = patch_size
     rows, cols = height // p, width // p
+    weight = projection.weight
     hidden = weight.shape[0]
-    x = pixel_values[:, :, :rows * p, :cols * p].reshape(batch, channels, rows, p, cols, p)
-    x = x.transpose(0, 2, 4, 1, 3, 5).reshape(batch * rows * cols, channels * p * p)
-    out = ops.matmul(x, weight.reshape(hidden, channels * p * p).T)
-    if bias is not None:
-        out = out + bias
+    x = pixel_values
+    if rows * p != height or cols * p != width:  # a strided slice copies even when it keeps everything
+        x = x[:, :rows * p, :cols * p, :] if channels_last else x[:, :, :rows * p, :cols * p]
+    if not channels_last:
+        x = x.reshape(batch, channels, rows, p, cols, p).transpose(0, 2, 4, 1, 3, 5)
+    elif p > 1:  # patches flattened as (row, column, channel), and the weight likewise
+        x = x.reshape(batch, rows, p, cols, p, channels).transpose(0, 1, 3, 2, 4, 5)
+        weight = weight.transpose(0, 2, 3, 1)
+    # with channels last and p = 1 the pixels are the patches: no copy (a stem's output ran through two
+    # transposes and a strided slice here, 6% of a small ViT's step)
+    out = projection.matmul(x.reshape(batch * rows * cols, channels * p * p), weight.reshape(hidden, -1), None,
+                            projection.bias)
     return out.reshape(batch, rows * cols, hidden), rows, cols
 
 
@@ -43,22 +55,25 @@ class PatchEmbeddings(nn.Cell):
 
     def construct(self, pixel_values):
         """[B, C, H, W] -> ([B, h * w, hidden], h, w) with h = H // p, w = W // p."""
-        return project_patches(pixel_values, self.projection.weight, self.projection.bias, self.patch_size)
+        return project_patches(pixel_values, self.projection, self.patch_size)
 
 
 class ProjectionWeights(nn.Cell):
-    """The patch convolution's parameters (weight [hidden, C, p, p], bias [hidden] unless bias=False)."""
+    """The patch convolution's parameters (weight [hidden, C, p, p], bias [hidden] unless bias=False) and the
+    product that applies them (project_patches)."""
 
     def __init__(self, num_channels, hidden_size, patch_size, init_std, bias=True):
         super().__init__()
         self.weight = Parameter(initializer(Normal(init_std), (hidden_size, num_channels, patch_size, patch_size),
                                             ms.float32), name="weight")
         self.bias = Parameter(initializer(Zero(), (hidden_size,), ms.float32), name="bias") if bias else None
+        self.matmul = WeightMatMul()
 
 
-def conv3x3_stride2(x, weight, bias):
+def conv3x3_stride2(x, weight, bias, matmul):
     """A 3x3 convolution with stride 2 and one pixel of zero padding, as nn.Conv2d(c, o, 3, 2, 1) computes it,
-    on channels-last images: [B, H, W, C] -> [B, ceil(H / 2), ceil(W / 2), O]; weight [O, C, 3, 3], bias [O].
+    on channels-last images: [B, H, W, C] -> [B, ceil(H / 2), ceil(W / 2), O]; weight [O, C, 3, 3], bias [O];
+    matmul a WeightMatMul (mf's GEMM, the bias inside).
 
     Written as one gather of the nine pixels under each output position (im2col) and one matrix product:
     MindSpore's CPU convolution backward takes ~6x longer on these shapes, and the gradients of the slices
@@ -76,8 +91,8 @@ def conv3x3_stride2(x, weight, bias):
     pixels = ops.concat((x.reshape(batch, height * width, channels), ops.zeros((batch, 1, channels), x.dtype)), 1)
     patches = ops.gather(pixels, index, 1).reshape(batch * rows * cols, 9 * channels)  # (kernel row, col, channel)
     out_channels = weight.shape[0]
-    kernel = weight.transpose(2, 3, 1, 0).reshape(9 * channels, out_channels)
-    return (ops.matmul(patches, kernel) + bias).reshape(batch, rows, cols, out_channels)
+    kernel = weight.transpose(0, 2, 3, 1).reshape(out_channels, 9 * channels)  # [O, (kernel row, col, channel)]
+    return matmul(patches, kernel, None, bias).reshape(batch, rows, cols, out_channels)
 
 
 class StemConvolution(nn.Cell):
@@ -89,10 +104,11 @@ class StemConvolution(nn.Cell):
         std = (2.0 / (9 * in_channels)) ** 0.5
         self.weight = Parameter(initializer(Normal(std), (out_channels, in_channels, 3, 3), ms.float32), name="weight")
         self.bias = Parameter(initializer(Zero(), (out_channels,), ms.float32), name="bias")
+        self.matmul = WeightMatMul()
 
     def construct(self, x):
         """[B, H, W, in] channels-last -> [B, ceil(H / 2), ceil(W / 2), out]."""
-        return conv3x3_stride2(x, self.weight, self.bias)
+        return conv3x3_stride2(x, self.weight, self.bias, self.matmul)
 
 
 class ConvStemPatchEmbeddings(nn.Cell):
@@ -116,8 +132,7 @@ class ConvStemPatchEmbeddings(nn.Cell):
         x = pixel_values.transpose(0, 2, 3, 1)
         for convolution in self.stem:
             x = ops.relu(convolution(x))
-        return project_patches(x.transpose(0, 3, 1, 2), self.projection.weight, self.projection.bias,
-                               self.patch_size)
+        return project_patches(x, self.projection, self.patch_size, channels_last=True)
 
 
 def _cubic_near(x):

@@ -129,7 +129,7 @@ class CLIPVisionEmbeddings(nn.Cell):
         self.position_embedding = Embedding(config.num_patches() + 1, h, std)
 
     def construct(self, pixel_values):
-        patches, rows, cols = project_patches(pixel_values, self.patch_embedding.weight, None, self.patch_size)
+        patches, rows, cols = project_patches(pixel_values, self.patch_embedding, self.patch_size)
         batch, _, width = patches.shape
         cls = ops.broadcast_to(self.class_embedding.reshape(1, 1, width), (batch, 1, width))
         table = self.position_embedding.weight
