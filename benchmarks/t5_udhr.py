@@ -56,6 +56,8 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         n_train, n_held = write_split(scratch)
+        # about the steps the Trainer will run (its batches grouped by length come out fewer than n_train // batch);
+        # only used to space the evaluations, the count run is printed after training
         steps = int(args.epochs * (n_train // args.batch_size))
         training = TrainingArguments(
             output_dir=str(scratch / "out"), batch_size=args.batch_size, per_device_eval_batch_size=10,
@@ -66,7 +68,7 @@ def main():
         trainer = Trainer(task="translation", model=model, tokenizer="t5_tiny", args=training,
                           train_dataset=str(scratch / "train.jsonl"), eval_dataset=str(scratch / "held_out.jsonl"))
         print(f"{model.num_parameters() / 1e6:.1f}M-parameter T5 (d_model {args.d_model}, {args.layers}+{args.layers} "
-              f"layers), {n_train} training pairs, {n_held} held out, {steps} steps of {args.batch_size}")
+              f"layers), {n_train} training pairs, {n_held} held out, batches of {args.batch_size}")
         started = time.perf_counter()
         untrained = trainer.evaluate()
         print(f"untrained: held-out BLEU {untrained['eval_bleu']:.2f}, chrF {untrained['eval_chrf']:.2f}, "
@@ -79,7 +81,8 @@ def main():
                       f"loss {record['eval_loss']:.3f}")
         final = trainer.evaluate()
         print(f"trained: held-out BLEU {final['eval_bleu']:.2f} (untrained {untrained['eval_bleu']:.2f}), chrF "
-              f"{final['eval_chrf']:.2f} (untrained {untrained['eval_chrf']:.2f}); {minutes:.1f} min on this machine")
+              f"{final['eval_chrf']:.2f} (untrained {untrained['eval_chrf']:.2f}); {trainer.state.global_step} steps, "
+              f"{minutes:.1f} min on this machine")
         tokenizer = trainer.tokenizer
         source = json.loads((scratch / "held_out.jsonl").read_text(encoding="utf-8").splitlines()[0])
         output = trainer.model.generate(tokenizer(source["source"])["input_ids"], max_new_tokens=64)
