@@ -411,7 +411,8 @@ void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t 
 }
 #else
 // Both passes are branch-free so that the compiler vectorises them (exp included, through glibc's
-// vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0.
+// vector maths): hidden keys take a score far below any visible one, whose exp is exactly 0. A NaN score makes
+// the whole row NaN, as in the AVX-512 build (a max reduction alone may drop it, depending on the lane order).
 void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t keys, float scale) {
   constexpr float kMaskedScore = -1e30f;
   const int64_t end = std::min(hi, keys);
@@ -419,11 +420,17 @@ void softmax_row(float *row, const float *bias, int64_t lo, int64_t hi, int64_t 
 #pragma omp simd reduction(| : visible)
   for (int64_t j = lo; j < end; ++j) visible |= int(bias[j] > kHidden);
   float m = std::numeric_limits<float>::lowest();
-#pragma omp simd reduction(max : m)
+  int any_nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : any_nan)
   for (int64_t j = lo; j < end; ++j) {
     const float score = row[j] * scale + bias[j], kept = (visible && bias[j] <= kHidden) ? kMaskedScore : score;
     row[j] = kept;
+    any_nan |= int(score != score);
     m = m > kept ? m : kept;  // not std::max: its reference to row[j] kept this loop scalar
+  }
+  if (any_nan) {
+    std::fill(row + lo, row + hi, std::numeric_limits<float>::quiet_NaN());
+    return;
   }
   const float inv = 1.f / exp_from_peak(row + lo, end - lo, m);
 #pragma omp simd
