@@ -57,7 +57,8 @@ def weight_only_reference(x, values, scale):
 
 
 @pytest.mark.parametrize("rows", [1, 3, 8, 16, 17, 40])
-@pytest.mark.parametrize("width", [45, 130])  # under one 32-wide step, and four steps and a tail
+# under one 32-wide step; four steps and a tail; 34 steps and a tail (a wide row, as a down projection's)
+@pytest.mark.parametrize("width", [45, 130, 1100])
 def test_int8_products_equal_numpy_on_the_stored_values(rows, width):
     """Few rows take the streaming int8 kernel (x rounded per row to 16 bits, exact integer sums), more the
     dequantised matrix; both equal numpy's arithmetic, and stay within x's rounding of the float product."""

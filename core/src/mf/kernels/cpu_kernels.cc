@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 #include <omp.h>
+#include <unistd.h>  // sysconf: the L1 data cache's size
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -1586,8 +1587,12 @@ constexpr int64_t kInt16Columns = 2048;
 // prefetching into L1, as measured there.
 static bool prefetch_weights_to_l2() {
   static const bool small_l1 = [] {
-    const long bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // 0 or -1 where the C library cannot tell
+#ifdef _SC_LEVEL1_DCACHE_SIZE  // glibc's
+    const long bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE);  // 0 or -1 where it cannot tell
     return bytes > 0 && bytes <= 32 * 1024;
+#else
+    return false;
+#endif
   }();
   return small_l1;
 }
