@@ -1683,9 +1683,9 @@ static inline void int16_products(const int16_t *q, int64_t ld, const int8_t *co
   __m512i acc[kRows][4];
   for (int r = 0; r < kRows; ++r)
     for (int c = 0; c < 4; ++c) acc[r][c] = _mm512_setzero_si512();
-  // The full 32-column steps, then the row's masked end as a step of its own: with the two kinds of load in one
-  // loop body GCC merged them and moved the 16 accumulators between registers and the stack on every step
-  // (~30 moves to 16 vpdpwssd; SmolLM2's products at 8 rows ran at a third of VNNI's rate on Zen 4).
+  // The full 32-column steps, then the row's masked end as a step of its own, so that the hot loop has no
+  // masked loads nor a branch between the two kinds (the accumulators' register copies were the intrinsic's:
+  // see add_pair_products).
   int64_t t = from;
   for (; t + 32 <= to; t += 32) {
     __m512i wv[4];
