@@ -332,17 +332,20 @@ def test_attention_on_packed_qkv_equals_attention_on_its_parts(batch, heads, len
     np.testing.assert_allclose(plain_grad.asnumpy(), packed_grad.asnumpy(), rtol=1e-4, atol=2e-5)
 
 
-@pytest.mark.parametrize("batch, heads, groups, per_head_bias, length, index", [
-    (1, 4, 4, False, 1, 5),  # one decoded token, as many key/value heads as query heads
-    (3, 6, 2, False, 1, 5),  # grouped-query attention, a left-padded row
-    (2, 4, 1, True, 1, 5),   # one key/value head (multi-query), ALiBi-like bias per head
-    (3, 6, 2, False, 6, 0),  # a prompt's prefill (the heads-major attention kernel): grouped heads, padded row
-    (2, 4, 4, False, 3, 4),  # a prompt continued after cached tokens
-    (2, 4, 1, True, 4, 0),   # a prompt with a bias per head (MindSpore's ops)
+@pytest.mark.parametrize("batch, heads, groups, per_head_bias, length, index, slots, dim", [
+    (1, 4, 4, False, 1, 5, 11, 16),  # one decoded token, as many key/value heads as query heads
+    (3, 6, 2, False, 1, 5, 11, 16),  # grouped-query attention, a left-padded row
+    (2, 4, 1, True, 1, 5, 11, 16),   # one key/value head (multi-query), ALiBi-like bias per head
+    (3, 6, 2, False, 6, 0, 11, 16),  # a prompt's prefill (the heads-major attention kernel): grouped heads, padded row
+    (2, 4, 4, False, 3, 4, 11, 16),  # a prompt continued after cached tokens
+    (2, 4, 1, True, 4, 0, 11, 16),   # a prompt with a bias per head (MindSpore's ops)
+    # a decoded token over a longer cache, at the head sizes the decoding kernel keeps in registers (64, 128)
+    (2, 6, 2, False, 1, 140, 150, 64),
+    (1, 4, 1, True, 1, 70, 130, 128),
 ])
 @pytest.mark.parametrize("token_major", [False, True])
 def test_cached_attention_writes_the_cache_and_attends_like_numpy(batch, heads, groups, per_head_bias, length,
-                                                                   index, token_major):
+                                                                   index, slots, dim, token_major):
     """DotProductAttention.cached in a compiled graph, for one decoded token (the fused decoding kernel) and
     for a prompt (the heads-major attention kernel), and cached_tokens on token-major tensors (a prompt: the
     kernel that writes the caches and attends): the new keys and values land in their cache rows (nothing
@@ -351,7 +354,7 @@ def test_cached_attention_writes_the_cache_and_attends_like_numpy(batch, heads, 
     from mindspore import nn, Parameter
     from mf.nn import DotProductAttention, Dropout, cache_mask_bias, kv_cache_shape
 
-    slots, dim, scale = 11, 16, 0.25
+    scale = 0.25
     rng = np.random.default_rng(batch * 10 + heads + length)
     key_cache, value_cache = (rng.standard_normal(kv_cache_shape(batch, groups, slots, dim)).astype(np.float32)
                               for _ in range(2))

@@ -43,9 +43,10 @@ def test_greedy_generation_matches_transformers(case, use_cache):
 @pytest.mark.parametrize("weights", ["float32", "int8", "dynamic int8"])
 def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
     """A decoded token's q/k/v products, rotations, cache writes, attention and output product run in one
-    kernel (RotaryDecodeAttention), and its feed-forward in another (DecodeGatedFeedForward), when the projections
-    are plain Linears; the step's logits are those of the unfused path, for every weight kind, with a
-    left-padded row, and the caches are written alike."""
+    kernel (RotaryDecodeAttention), and its feed-forward with the norm before it and the residual add after it in
+    another (DecodeGatedFeedForward's pre-norm kernels), when the projections are plain Linears; the step's logits
+    are those of the unfused path, for every weight kind, with a left-padded row, and the caches are written
+    alike."""
     from mf.generation.runner import decoder_for
     from mf.nn import DecodeGatedFeedForward, RotaryDecodeAttention
 
@@ -80,6 +81,31 @@ def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
     np.testing.assert_allclose(f2, u2, atol=2e-5, rtol=1e-5)
     for fused_cache, unfused_cache in zip(f_cache, u_cache):
         np.testing.assert_allclose(fused_cache, unfused_cache, atol=1e-5, rtol=1e-5)
+
+
+def test_a_decoded_token_runs_the_feed_forward_pre_norm_kernel():
+    """The decoding step's feed-forward runs as the pre-norm kernel (norm, feed-forward and residual in one):
+    swapping the weight-only int8 one for its dynamic-int8 sibling (int8 activations) changes the logits."""
+    from mf.generation.runner import decoder_for
+    from mf.nn import DecodeGatedFeedForward
+
+    model = AutoModel.from_pretrained(str(FIXTURES / "tiny-llama-gqa"))
+    model.set_train(False)
+    model.quantize("int8")
+    cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, DecodeGatedFeedForward)]
+    if cells[0].int8_pre_norm is None:
+        pytest.skip("mf's CPU kernels are not built here")
+    prompt = np.random.default_rng(2).integers(3, 200, (1, 5)).astype(np.int32)
+    slot_mask = np.ones((1, 16), np.float32)
+    logits = []
+    for kernel in ("int8_pre_norm", "dynamic_int8_pre_norm"):
+        for cell in cells:
+            cell.int8_pre_norm = getattr(cell, kernel)
+        model.__dict__.pop("_mf_decoders", None)
+        decoder = decoder_for(model, 1, 16)
+        decoder.step(prompt, slot_mask, np.arange(5, dtype=np.int32)[None], 0)
+        logits.append(decoder.step(prompt[:, :1], slot_mask, np.array([[5]], np.int32), 5))
+    assert np.abs(logits[0] - logits[1]).max() > 1e-4
 
 
 def test_lora_adapted_projections_take_the_unfused_decode_path():

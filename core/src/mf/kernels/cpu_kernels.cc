@@ -667,6 +667,17 @@ int LayerNormBackward(int, void **params, int *ndims, int64_t **shapes, const ch
 }
 
 // ---- RMSNorm over the last axis (LLaMA) ------------------------------------------------
+// y = x / sqrt(mean(x^2) + eps) * w over one row of h; returns the reciprocal it scaled by
+static float rms_norm_row(const float *x, const float *w, float eps, int64_t h, float *y) {
+  float sq = 0.f;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t i = 0; i < h; ++i) sq += x[i] * x[i];
+  const float rstd = 1.f / std::sqrt(sq / h + eps);
+#pragma omp simd
+  for (int64_t i = 0; i < h; ++i) y[i] = x[i] * rstd * w[i];
+  return rstd;
+}
+
 // in: x [R, H], weight [H], eps [1]; out: y [R, H], rstd [R]
 int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
   const float *x = static_cast<const float *>(params[0]);
@@ -677,17 +688,7 @@ int RmsNormForward(int, void **params, int *ndims, int64_t **shapes, const char 
   int64_t rows, h;
   rows_cols(ndims[0], shapes[0], &rows, &h);
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *xr = x + r * h;
-    float *yr = y + r * h;
-    float sq = 0.f;
-#pragma omp simd reduction(+ : sq)
-    for (int64_t i = 0; i < h; ++i) sq += xr[i] * xr[i];
-    const float rstd = 1.f / std::sqrt(sq / h + eps);
-#pragma omp simd
-    for (int64_t i = 0; i < h; ++i) yr[i] = xr[i] * rstd * w[i];
-    rstd_out[r] = rstd;
-  }
+  for (int64_t r = 0; r < rows; ++r) rstd_out[r] = rms_norm_row(x + r * h, w, eps, h, y + r * h);
   return 0;
 }
 
@@ -2433,32 +2434,57 @@ static int projected_decode_attention(void **params, int64_t **shapes, WeightKin
 
 // ---- a decoded token's gated feed-forward: w2 (silu(x w1^T) * (x w3^T)), one kernel for four launches ----
 // in: x [..., E] (few rows), w1 and w3 [I, E] (gate, up), w2 [E', I]: float32, or int8 with per-row scales
-// s1, s3, s2 ([1] placeholders for float32); out: y [..., E'].
-static int gated_feed_forward(void **params, int *ndims, int64_t **shapes, WeightKind kind) {
+// s1, s3, s2 ([1] placeholders for float32); out: y [..., E']. The *PreNorm kernels take a pre-norm block's
+// residual stream as x, then its RMSNorm's weight [E] and eps [1], and return x + the feed-forward of
+// rms_norm(x) (E' = E; the norm computed as RmsNormForward does): the block's second half in one launch where
+// it took three.
+static int gated_feed_forward(void **params, int *ndims, int64_t **shapes, WeightKind kind, bool pre_norm) {
   int64_t rows, width;
   rows_cols(ndims[0], shapes[0], &rows, &width);
-  const int64_t inner = shapes[1][0], out = shapes[5][0];
-  const float *x = static_cast<const float *>(params[0]);
+  const int64_t inner = shapes[1][0], out_width = shapes[5][0];
+  const float *residual = static_cast<const float *>(params[0]), *x = residual;
+  float *y = static_cast<float *>(params[pre_norm ? 9 : 7]);
+  std::vector<float> normed;
+  if (pre_norm) {
+    const float *weight = static_cast<const float *>(params[7]), eps = *static_cast<const float *>(params[8]);
+    normed.resize(rows * width);
+    for (int64_t r = 0; r < rows; ++r) rms_norm_row(residual + r * width, weight, eps, width, normed.data() + r * width);
+    x = normed.data();
+  }
   std::vector<float> gate(rows * inner), up(rows * inner);
   project(kind, x, params[1], static_cast<const float *>(params[2]), gate.data(), rows, width, inner);
   project(kind, x, params[3], static_cast<const float *>(params[4]), up.data(), rows, width, inner);
 #pragma omp simd
   for (int64_t i = 0; i < rows * inner; ++i) gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
-  project(kind, gate.data(), params[5], static_cast<const float *>(params[6]), static_cast<float *>(params[7]), rows,
-          inner, out);
+  project(kind, gate.data(), params[5], static_cast<const float *>(params[6]), y, rows, inner, out_width);
+  if (pre_norm)
+#pragma omp simd
+    for (int64_t i = 0; i < rows * out_width; ++i) y[i] += residual[i];
   return 0;
 }
 
 int GatedFeedForward(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  return gated_feed_forward(params, ndims, shapes, WeightKind::kFloat32);
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kFloat32, false);
+}
+
+int GatedFeedForwardPreNorm(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kFloat32, true);
 }
 
 int GatedFeedForwardInt8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  return gated_feed_forward(params, ndims, shapes, WeightKind::kInt8);
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kInt8, false);
+}
+
+int GatedFeedForwardInt8PreNorm(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kInt8, true);
 }
 
 int GatedFeedForwardW8A8(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
-  return gated_feed_forward(params, ndims, shapes, WeightKind::kDynamicInt8);
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kDynamicInt8, false);
+}
+
+int GatedFeedForwardW8A8PreNorm(int, void **params, int *ndims, int64_t **shapes, const char **, void *, void *) {
+  return gated_feed_forward(params, ndims, shapes, WeightKind::kDynamicInt8, true);
 }
 
 int ProjectedDecodeAttention(int, void **params, int *, int64_t **shapes, const char **, void *, void *) {

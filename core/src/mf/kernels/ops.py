@@ -40,8 +40,11 @@ PROJECTED_DECODE_ATTENTION = {"projected_decode_attention": "ProjectedDecodeAtte
                               "projected_decode_attention_int8": "ProjectedDecodeAttentionInt8",
                               "projected_decode_attention_w8a8": "ProjectedDecodeAttentionW8A8"}
 
-GATED_FEED_FORWARD = {"gated_feed_forward": "GatedFeedForward", "gated_feed_forward_int8": "GatedFeedForwardInt8",
-                      "gated_feed_forward_w8a8": "GatedFeedForwardW8A8"}
+# the same kinds, alone or as a pre-norm block's second half (_pre_norm: the RMSNorm's weight and eps as two more
+# inputs, the residual added to the output)
+GATED_FEED_FORWARD = {f"gated_feed_forward{kind}{norm}": f"GatedFeedForward{suffix}{norm_suffix}"
+                      for kind, suffix in (("", ""), ("_int8", "Int8"), ("_w8a8", "W8A8"))
+                      for norm, norm_suffix in (("", ""), ("_pre_norm", "PreNorm"))}
 
 
 def build(name, library):
@@ -168,9 +171,9 @@ def build(name, library):
         return _custom(library, PROJECTED_DECODE_ATTENTION[name],
                        lambda x, wq, sq, wk, sk, wv, sv, wo, so, c, s, kc, vc, i, b, sc: [x[0], x[1], wo[0]],
                        lambda x, wq, sq, wk, sk, wv, sv, wo, so, c, s, kc, vc, i, b, sc: f32)
-    if name in GATED_FEED_FORWARD:  # inference only
-        return _custom(library, GATED_FEED_FORWARD[name], lambda x, w1, s1, w3, s3, w2, s2: x[:-1] + [w2[0]],
-                       lambda x, w1, s1, w3, s3, w2, s2: f32)
+    if name in GATED_FEED_FORWARD:  # inference only; x, w1, s1, w3, s3, w2, s2[, norm, eps]
+        return _custom(library, GATED_FEED_FORWARD[name], lambda x, *rest: x[:-1] + [rest[4][0]],
+                       lambda *dtypes: f32)
     if name == "dropout":
         apply_mask = _custom(library, "DropoutApply", lambda x, s, t: x, lambda x, s, t: f32)
 

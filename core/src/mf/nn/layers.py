@@ -254,7 +254,9 @@ class DecodeGatedFeedForward(nn.Cell):
     where the unfused layer launches four (each ~15-30 us in MindSpore's CPU runtime); for inputs of up to
     SMALL_MATMUL_ROWS rows. Weights come as the Linear layers hold them (float32 with scales None, or int8
     with per-row scales; dynamic_int8: their int8_activations). fits(x, gate, up, down): few enough rows in x,
-    kernels built and plain Linear layers without bias (not LoRA-adapted nor split by tensor parallelism)."""
+    kernels built and plain Linear layers without bias (not LoRA-adapted nor split by tensor parallelism).
+    Given an RMSNorm's weight and eps (norm_weight, norm_eps), x is a pre-norm block's residual stream and the
+    result is x + feed_forward(rms_norm(x)): the block's second half in one launch where it took three."""
 
     def __init__(self):
         super().__init__()
@@ -262,18 +264,27 @@ class DecodeGatedFeedForward(nn.Cell):
         self.float32 = kernels.op("gated_feed_forward")
         self.int8 = kernels.op("gated_feed_forward_int8")
         self.dynamic_int8 = kernels.op("gated_feed_forward_w8a8")
+        self.float32_pre_norm = kernels.op("gated_feed_forward_pre_norm")
+        self.int8_pre_norm = kernels.op("gated_feed_forward_int8_pre_norm")
+        self.dynamic_int8_pre_norm = kernels.op("gated_feed_forward_w8a8_pre_norm")
 
     def fits(self, x, gate, up, down) -> bool:
         plain = gate.plain_product and up.plain_product and down.plain_product
         unbiased = gate.bias is None and up.bias is None and down.bias is None
         return self.float32 is not None and leading_rows(x) <= SMALL_MATMUL_ROWS and plain and unbiased
 
-    def construct(self, x, gate, gate_scale, up, up_scale, down, down_scale, dynamic_int8):
+    def construct(self, x, gate, gate_scale, up, up_scale, down, down_scale, dynamic_int8, norm_weight=None,
+                  norm_eps=None):
         if gate_scale is None:
-            return self.float32(x, gate, self.no_scale, up, self.no_scale, down, self.no_scale)
-        if dynamic_int8:
-            return self.dynamic_int8(x, gate, gate_scale, up, up_scale, down, down_scale)
-        return self.int8(x, gate, gate_scale, up, up_scale, down, down_scale)
+            gate_scale = up_scale = down_scale = self.no_scale
+            kernel = self.float32 if norm_weight is None else self.float32_pre_norm
+        elif dynamic_int8:
+            kernel = self.dynamic_int8 if norm_weight is None else self.dynamic_int8_pre_norm
+        else:
+            kernel = self.int8 if norm_weight is None else self.int8_pre_norm
+        if norm_weight is None:
+            return kernel(x, gate, gate_scale, up, up_scale, down, down_scale)
+        return kernel(x, gate, gate_scale, up, up_scale, down, down_scale, norm_weight, norm_eps)
 
 
 class Embedding(QuantizableWeight, nn.Cell):
