@@ -1730,6 +1730,20 @@ static void small_matmul_int8(const float *x, const int8_t *w, const float *scal
     const float value = static_cast<float>(static_cast<double>(sum) * (static_cast<double>(row_scale[i]) * scale[j]));
     return bias ? value + bias[j] : value;
   };
+  // y[i, j..j+3] from four sums: finish() four columns at once (the same double operations). Scalar, the finishes
+  // cost as much as a tenth of the products at SmolLM2's 576-wide rows and 8 rows (9.5 -> 9.0 ms per step's products)
+  [[maybe_unused]] auto finish_four = [&](const int64_t *sums, int64_t i, int64_t j) {
+#if defined(__AVX512DQ__) && defined(__AVX512VL__)
+    const __m256d scales = _mm256_mul_pd(_mm256_set1_pd(static_cast<double>(row_scale[i])),
+                                         _mm256_cvtps_pd(_mm_loadu_ps(scale + j)));
+    const __m256d totals = _mm256_cvtepi64_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(sums)));
+    __m128 values = _mm256_cvtpd_ps(_mm256_mul_pd(totals, scales));
+    if (bias) values = _mm_add_ps(values, _mm_loadu_ps(bias + j));
+    _mm_storeu_ps(y + i * n + j, values);
+#else
+    for (int c = 0; c < 4; ++c) y[i * n + j + c] = finish(sums[c], i, j + c);
+#endif
+  };
   const int64_t blocks = (n + 3) / 4;
   const bool to_l2 = prefetch_weights_to_l2();
 #pragma omp parallel for schedule(static)
@@ -1750,8 +1764,7 @@ static void small_matmul_int8(const float *x, const int8_t *w, const float *scal
           else if (rows == 2) int16_products<2>(qi, ld, wr, k, from, to, sums);
           else int16_products<1>(qi, ld, wr, k, from, to, sums);
         }
-        for (int r = 0; r < rows; ++r)
-          for (int c = 0; c < 4; ++c) y[(i + r) * n + j + c] = finish(sums[r][c], i + r, j + c);
+        for (int r = 0; r < rows; ++r) finish_four(sums[r], i + r, j);
       }
       continue;
     }
