@@ -40,13 +40,14 @@ def test_greedy_generation_matches_transformers(case, use_cache):
     np.testing.assert_array_equal(out, GOLDEN[f"{name}_greedy"])
 
 
+@pytest.mark.parametrize("ffn_norm_fused", [False, True])
 @pytest.mark.parametrize("weights", ["float32", "int8", "dynamic int8"])
-def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
+def test_the_fused_decode_kernels_give_the_unfused_logits(weights, ffn_norm_fused):
     """A decoded token's q/k/v products, rotations, cache writes, attention and output product run in one
-    kernel (RotaryDecodeAttention), and its feed-forward with the norm before it and the residual add after it in
-    another (DecodeGatedFeedForward's pre-norm kernels), when the projections are plain Linears; the step's logits
-    are those of the unfused path, for every weight kind, with a left-padded row, and the caches are written
-    alike."""
+    kernel (RotaryDecodeAttention), and its feed-forward in another (DecodeGatedFeedForward; in models of 24
+    layers or more with the norm before it and the residual add after it, forced here on the small fixture),
+    when the projections are plain Linears; the step's logits are those of the unfused path, for every weight
+    kind, with a left-padded row, and the caches are written alike."""
     from mf.generation.runner import decoder_for
     from mf.nn import DecodeGatedFeedForward, RotaryDecodeAttention
 
@@ -57,6 +58,8 @@ def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
     fused_cells = [cell for _, cell in model.cells_and_names()
                    if isinstance(cell, (RotaryDecodeAttention, DecodeGatedFeedForward))]
     assert len(fused_cells) == 2 * model.config.num_layers
+    for layer in model.model.layers:
+        layer.fuses_ffn_norm = ffn_norm_fused
     if fused_cells[0].float32 is None:
         pytest.skip("mf's CPU kernels are not built here")
     rng = np.random.default_rng(5)
@@ -84,14 +87,22 @@ def test_the_fused_decode_kernels_give_the_unfused_logits(weights):
 
 
 def test_a_decoded_token_runs_the_feed_forward_pre_norm_kernel():
-    """The decoding step's feed-forward runs as the pre-norm kernel (norm, feed-forward and residual in one):
-    swapping the weight-only int8 one for its dynamic-int8 sibling (int8 activations) changes the logits."""
+    """In models of 24 layers or more the decoding step's feed-forward runs as the pre-norm kernel (norm,
+    feed-forward and residual in one; forced here on the small fixture): swapping the weight-only int8 one for its
+    dynamic-int8 sibling (int8 activations) changes the logits."""
     from mf.generation.runner import decoder_for
     from mf.nn import DecodeGatedFeedForward
+    from mf_llama.modeling import LlamaDecoderLayer
 
+    config = AutoConfig.from_pretrained("llama_tiny")
+    for layers, fused in ((23, False), (24, True), (30, True)):
+        config.num_layers = layers
+        assert LlamaDecoderLayer(config).fuses_ffn_norm == fused
     model = AutoModel.from_pretrained(str(FIXTURES / "tiny-llama-gqa"))
     model.set_train(False)
     model.quantize("int8")
+    for layer in model.model.layers:
+        layer.fuses_ffn_norm = True
     cells = [cell for _, cell in model.cells_and_names() if isinstance(cell, DecodeGatedFeedForward)]
     if cells[0].int8_pre_norm is None:
         pytest.skip("mf's CPU kernels are not built here")

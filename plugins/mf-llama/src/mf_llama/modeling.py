@@ -64,10 +64,15 @@ class LlamaFeedForward(nn.Cell):
         self.decode = DecodeGatedFeedForward()
 
     def construct(self, x):
+        if self.decodes_fused(x):
+            # a decoded token: gate, up, silu * up and down in one kernel
+            return self.decode(x, self.w1.weight, getattr(self.w1, "weight_scale", None), self.w3.weight,
+                               getattr(self.w3, "weight_scale", None), self.w2.weight,
+                               getattr(self.w2, "weight_scale", None), self.w1.int8_activations)
         return self.w2(self.swiglu(self.w1(x), self.w3(x)))
 
     def decodes_fused(self, x):
-        """Whether x (a decoded token's few rows) takes the one-kernel path, decode_with_residual."""
+        """Whether x (a decoded token's few rows) takes the fused kernels."""
         return not self.training and self.decode.fits(x, self.w1, self.w3, self.w2)
 
     def decode_with_residual(self, x, norm):
@@ -78,23 +83,30 @@ class LlamaFeedForward(nn.Cell):
                            getattr(self.w2, "weight_scale", None), self.w1.int8_activations, norm.weight, norm.eps)
 
 
+# A decoded token's feed-forward takes its RMSNorm and residual add into its fused kernel (four launches a layer
+# instead of six, ~20 us each in MindSpore's runtime) in models of at least this many layers. MindSpore's runtime
+# runs a graph of at most 100 kernels in the calling thread when it has a single actor thread (2 cores). mf's
+# OpenMP kernels then run on a second thread team besides the one that ran the prompt on MindSpore's actor
+# thread, and libgomp, with more OpenMP threads than cores, stops spinning between parallel regions: every region
+# wakes a sleeping thread. A step fused below that line gets slower (16 layers at batch 8: 13 -> 19 ms a step); at
+# 24 layers and more it keeps over 100 kernels (about 20 outside the layers) and gains (SmolLM2-135M, 30 layers:
+# README, "Speed on CPU"). For the same reason the attention's half stays three launches: with both halves fused
+# SmolLM2's step has 75 kernels and took ~30 ms, against ~20 ms so.
+FUSED_NORM_MIN_LAYERS = 24
+
+
 class LlamaDecoderLayer(PreNormBlock):
     sublayers = ("attention_norm", "attention", "ffn_norm", "feed_forward")
 
     def __init__(self, config: LlamaConfig):
         super().__init__(RMSNorm(config.hidden_size, config.rms_norm_eps), LlamaAttention(config),
                          RMSNorm(config.hidden_size, config.rms_norm_eps), LlamaFeedForward(config))
+        self.fuses_ffn_norm = config.num_layers >= FUSED_NORM_MIN_LAYERS
 
     def construct(self, x, cos, sin, bias, key_cache=None, value_cache=None, cache_index=None):
         x = x + self.attention(self.attention_norm(x), cos, sin, bias, key_cache, value_cache, cache_index)
-        if self.feed_forward.decodes_fused(x):
-            # a decoded token's second half (norm, feed-forward, residual add) in one kernel: four launches a
-            # layer instead of six, at ~20 us each in MindSpore's runtime. The first half stays three launches:
-            # with both fused, a 30-layer step has under 100 kernels, which MindSpore's runtime runs in the
-            # calling thread on a 2-core machine; mf's OpenMP kernels then have a second thread team besides
-            # the one that ran the prompt, libgomp (more OpenMP threads than cores) stops spinning between
-            # parallel regions, and every region wakes a sleeping thread: SmolLM2-135M's int8 step at batch 8
-            # took ~30 ms so, ~20 ms with the attention half unfused (README, "Speed on CPU").
+        if self.fuses_ffn_norm and self.feed_forward.decodes_fused(x):
+            # a decoded token's second half (norm, feed-forward, residual add) in one kernel
             return self.feed_forward.decode_with_residual(x, self.ffn_norm)
         return x + self.feed_forward(self.ffn_norm(x))
 
