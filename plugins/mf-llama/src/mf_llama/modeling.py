@@ -65,22 +65,19 @@ class LlamaFeedForward(nn.Cell):
 
     def construct(self, x):
         if self.decodes_fused(x):
-            # a decoded token: gate, up, silu * up and down in one kernel
-            return self.decode(x, self.w1.weight, getattr(self.w1, "weight_scale", None), self.w3.weight,
-                               getattr(self.w3, "weight_scale", None), self.w2.weight,
-                               getattr(self.w2, "weight_scale", None), self.w1.int8_activations)
+            return self.fused(x)  # a decoded token: gate, up, silu * up and down in one kernel
         return self.w2(self.swiglu(self.w1(x), self.w3(x)))
 
     def decodes_fused(self, x):
         """Whether x (a decoded token's few rows) takes the fused kernels."""
         return not self.training and self.decode.fits(x, self.w1, self.w3, self.w2)
 
-    def decode_with_residual(self, x, norm):
-        """x + self(norm(x)) for a decoded token: the RMSNorm, gate, up, silu * up, down and the residual add in
-        one kernel."""
+    def fused(self, x, norm_weight=None, norm_eps=None):
+        """The feed-forward of x in one kernel; given an RMSNorm's weight and eps, x + the feed-forward of
+        rms_norm(x) (the norm and the residual add in the same kernel)."""
         return self.decode(x, self.w1.weight, getattr(self.w1, "weight_scale", None), self.w3.weight,
                            getattr(self.w3, "weight_scale", None), self.w2.weight,
-                           getattr(self.w2, "weight_scale", None), self.w1.int8_activations, norm.weight, norm.eps)
+                           getattr(self.w2, "weight_scale", None), self.w1.int8_activations, norm_weight, norm_eps)
 
 
 # A decoded token's feed-forward takes its RMSNorm and residual add into its fused kernel (four launches a layer
@@ -107,7 +104,7 @@ class LlamaDecoderLayer(PreNormBlock):
         x = x + self.attention(self.attention_norm(x), cos, sin, bias, key_cache, value_cache, cache_index)
         if self.fuses_ffn_norm and self.feed_forward.decodes_fused(x):
             # a decoded token's second half (norm, feed-forward, residual add) in one kernel
-            return self.feed_forward.decode_with_residual(x, self.ffn_norm)
+            return self.feed_forward.fused(x, self.ffn_norm.weight, self.ffn_norm.eps)
         return x + self.feed_forward(self.ffn_norm(x))
 
 
